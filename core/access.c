@@ -1,0 +1,416 @@
+/* The memory family: accesses by guest address, split across adjacent
+ * regions. Every all-or-nothing operation first measures how much of the
+ * range is backed (backed_prefix) and only then moves bytes, so a failing
+ * access never leaves guest memory half written (vm-memory's write_slice
+ * does; see ../shared/notes/memory.md). */
+#include "config.h"
+
+#include <alloca.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* How many bytes from addr, up to len, are backed by a run of adjacent
+ * regions; *first gets the index of the region holding addr (-1 if none). */
+static size_t
+backed_prefix(const vmmem_memory_t *mem, uint64_t addr, size_t len, ptrdiff_t *first)
+{
+	ptrdiff_t i = vmmem__memory_index(mem, addr);
+	const struct vmmem_region *r;
+	uint64_t avail;
+
+	*first = i;
+	if (i < 0 || len == 0)
+		return 0;
+	r = &mem->regions[i];
+	avail = r->last - addr + 1; /* <= r->size: no overflow */
+	while (avail < len) {
+		const struct vmmem_region *next;
+
+		if ((size_t)i + 1 >= mem->n || r->last == UINT64_MAX)
+			break;
+		next = &mem->regions[i + 1];
+		if (next->start != r->last + 1)
+			break;
+		if (next->size >= len - avail)
+			return len;
+		avail += next->size;
+		r = next;
+		i++;
+	}
+	return avail < len ? (size_t)avail : len;
+}
+
+/* Walks [addr, addr + len), known to be backed, one region at a time. */
+typedef struct {
+	const vmmem_memory_t *mem;
+	size_t idx;
+	uint64_t addr;
+	size_t left;
+} piece_iter_t;
+
+static bool
+next_piece(piece_iter_t *it, uint8_t **host, size_t *n)
+{
+	const struct vmmem_region *r;
+	uint64_t room;
+
+	if (it->left == 0)
+		return false;
+	r = &it->mem->regions[it->idx];
+	room = r->last - it->addr + 1;
+	*host = r->host + (it->addr - r->start);
+	*n = room < it->left ? (size_t)room : it->left;
+	it->left -= *n;
+	it->addr += *n; /* wraps to 0 only when left is 0 */
+	it->idx++;
+	return true;
+}
+
+static piece_iter_t
+pieces(const vmmem_memory_t *mem, ptrdiff_t first, uint64_t addr, size_t len)
+{
+	piece_iter_t it = { mem, (size_t)first, addr, len };
+	return it;
+}
+
+static void
+hole_error(GError **error, uint64_t addr)
+{
+	vmmem__error(error, VMMEM_ERROR_INVALID_ADDRESS,
+		     "guest address 0x%" PRIx64 " is not backed by any region", addr);
+}
+
+/* The whole range backed, or an error naming the first unbacked address,
+ * the length asked for and the length available. */
+static bool
+whole_range(const vmmem_memory_t *mem, uint64_t addr, size_t len, const char *verb,
+	    ptrdiff_t *first, GError **error)
+{
+	size_t avail;
+
+	*first = -1;
+	if (len - 1 > UINT64_MAX - addr) {
+		vmmem__error(error, VMMEM_ERROR_OVERFLOW,
+			     "cannot %s 0x%zx bytes at guest address 0x%" PRIx64
+			     ": the range passes 2^64",
+			     verb, len, addr);
+		return false;
+	}
+	avail = backed_prefix(mem, addr, len, first);
+	if (avail == len)
+		return true;
+	/* addr + avail cannot wrap: addr + len - 1 fits and avail < len. */
+	vmmem__error(error, VMMEM_ERROR_PARTIAL_RANGE,
+		     "cannot %s 0x%zx bytes at guest address 0x%" PRIx64
+		     ": only 0x%zx bytes are backed, guest address 0x%" PRIx64 " is not",
+		     verb, len, addr, avail, addr + avail);
+	return false;
+}
+
+bool
+vmmem_memory_read(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf, size_t len,
+		  size_t *done, GError **error)
+{
+	ptrdiff_t first;
+	size_t n = backed_prefix(mem, addr.raw, len, &first), got = 0, k;
+	piece_iter_t it = pieces(mem, first, addr.raw, n);
+	uint8_t *host;
+
+	if (done)
+		*done = 0;
+	if (len == 0)
+		return true;
+	if (n == 0) {
+		hole_error(error, addr.raw);
+		return false;
+	}
+	while (next_piece(&it, &host, &k)) {
+		vmmem__copy((uint8_t *)buf + got, host, k);
+		got += k;
+	}
+	if (done)
+		*done = got;
+	return true;
+}
+
+bool
+vmmem_memory_write(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *buf,
+		   size_t len, size_t *done, GError **error)
+{
+	ptrdiff_t first;
+	size_t n = backed_prefix(mem, addr.raw, len, &first), put = 0, k;
+	piece_iter_t it = pieces(mem, first, addr.raw, n);
+	uint8_t *host;
+
+	if (done)
+		*done = 0;
+	if (len == 0)
+		return true;
+	if (n == 0) {
+		hole_error(error, addr.raw);
+		return false;
+	}
+	while (next_piece(&it, &host, &k)) {
+		vmmem__copy(host, (const uint8_t *)buf + put, k);
+		put += k;
+	}
+	if (done)
+		*done = put;
+	return true;
+}
+
+bool
+vmmem_memory_read_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf,
+			size_t len, GError **error)
+{
+	const uint8_t *h = vmmem__fast_host(mem, addr.raw, len);
+	ptrdiff_t first;
+	piece_iter_t it;
+	uint8_t *host;
+	size_t k, got = 0;
+
+	if (h) { /* the common case: inside one region */
+		vmmem__copy(buf, h, len);
+		return true;
+	}
+	if (len == 0)
+		return true;
+	if (!whole_range(mem, addr.raw, len, "read", &first, error))
+		return false;
+	it = pieces(mem, first, addr.raw, len);
+	while (next_piece(&it, &host, &k)) {
+		vmmem__copy((uint8_t *)buf + got, host, k);
+		got += k;
+	}
+	return true;
+}
+
+bool
+vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *buf,
+			 size_t len, GError **error)
+{
+	uint8_t *h = vmmem__fast_host(mem, addr.raw, len);
+	ptrdiff_t first;
+	piece_iter_t it;
+	uint8_t *host;
+	size_t k, put = 0;
+
+	if (h) {
+		vmmem__copy(h, buf, len);
+		return true;
+	}
+	if (len == 0)
+		return true;
+	if (!whole_range(mem, addr.raw, len, "write", &first, error))
+		return false;
+	it = pieces(mem, first, addr.raw, len);
+	while (next_piece(&it, &host, &k)) {
+		vmmem__copy(host, (const uint8_t *)buf + put, k);
+		put += k;
+	}
+	return true;
+}
+
+bool
+vmmem_memory_check_range(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len)
+{
+	ptrdiff_t first;
+
+	return len == 0 || backed_prefix(mem, addr.raw, len, &first) == len;
+}
+
+/* The host pointer for an atomic access, or an error saying why not. */
+static uint8_t *
+atomic_host(const vmmem_memory_t *mem, uint64_t addr, unsigned width, GError **error)
+{
+	uint8_t *h;
+
+	if (!vmmem__valid_width(width, error))
+		return NULL;
+	if (addr & (width - 1)) {
+		vmmem__error(error, VMMEM_ERROR_MISALIGNED,
+			     "guest address 0x%" PRIx64 " is not aligned to %u bytes for an "
+			     "atomic access",
+			     addr, width);
+		return NULL;
+	}
+	/* Regions start and end on page boundaries, so an aligned access is
+	 * either wholly inside one region or wholly in a hole. */
+	h = vmmem__fast_host(mem, addr, width);
+	if (!h) {
+		const vmmem_region_t *r = vmmem_memory_find_region_slow(mem, addr);
+		if (r)
+			return r->host + (addr - r->start);
+		hole_error(error, addr);
+	}
+	return h;
+}
+
+bool
+vmmem_memory_load(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, unsigned width,
+		  memory_order order, uint64_t *out, GError **error)
+{
+	uint8_t *h = atomic_host(mem, addr.raw, width, error);
+
+	return h && vmmem__atomic_load(h, width, order, out);
+}
+
+bool
+vmmem_memory_store(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, unsigned width,
+		   uint64_t value, memory_order order, GError **error)
+{
+	uint8_t *h = atomic_host(mem, addr.raw, width, error);
+
+	if (!h)
+		return false;
+	vmmem__atomic_store(h, width, value, order);
+	return true;
+}
+
+/* Collects the iovecs of a backed range [addr, addr + len). */
+static size_t
+fill_iovec(const vmmem_memory_t *mem, ptrdiff_t first, uint64_t addr, size_t len,
+	   struct iovec *iov, size_t max)
+{
+	piece_iter_t it = pieces(mem, first, addr, len);
+	uint8_t *host;
+	size_t k, n = 0;
+
+	while (next_piece(&it, &host, &k)) {
+		if (n < max) {
+			iov[n].iov_base = host;
+			iov[n].iov_len = k;
+		}
+		n++;
+	}
+	return n;
+}
+
+bool
+vmmem_memory_get_iovec(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len,
+		       struct iovec *iov, size_t max_iov, size_t *n_iov, GError **error)
+{
+	ptrdiff_t first;
+	size_t n;
+
+	*n_iov = 0;
+	if (len == 0)
+		return true;
+	if (!whole_range(mem, addr.raw, len, "map", &first, error))
+		return false;
+	n = fill_iovec(mem, first, addr.raw, len, iov, max_iov);
+	*n_iov = n;
+	if (n > max_iov) {
+		vmmem__error(error, VMMEM_ERROR_NO_SPACE,
+			     "0x%zx bytes at guest address 0x%" PRIx64 " need %zu iovecs, "
+			     "only %zu given",
+			     len, addr.raw, n, max_iov);
+		return false;
+	}
+	return true;
+}
+
+static bool
+memory_fd(const vmmem_memory_t *mem, uint64_t addr, int fd, size_t len, bool to_fd,
+	  bool exact, size_t *done, GError **error)
+{
+	struct iovec small[8], *iov = small;
+	ptrdiff_t first;
+	size_t n, count;
+	char what[48];
+	bool ok;
+
+	if (done)
+		*done = 0;
+	if (len == 0)
+		return true;
+	if (exact) {
+		if (!whole_range(mem, addr, len, to_fd ? "write out" : "read in", &first, error))
+			return false;
+		n = len;
+	} else {
+		n = backed_prefix(mem, addr, len, &first);
+		if (n == 0) {
+			hole_error(error, addr);
+			return false;
+		}
+	}
+	count = fill_iovec(mem, first, addr, n, small, G_N_ELEMENTS(small));
+	if (count > G_N_ELEMENTS(small)) {
+		iov = g_new(struct iovec, count);
+		fill_iovec(mem, first, addr, n, iov, count);
+	}
+	g_snprintf(what, sizeof(what), "guest address 0x%" PRIx64, addr);
+	ok = vmmem__fd_transfer(fd, iov, count, n, to_fd, exact, what, done, error);
+	if (iov != small)
+		g_free(iov);
+	return ok;
+}
+
+bool
+vmmem_memory_read_from_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, int fd,
+			  size_t len, size_t *done, GError **error)
+{
+	return memory_fd(mem, addr.raw, fd, len, false, false, done, error);
+}
+
+bool
+vmmem_memory_read_exact_from_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, int fd,
+				size_t len, GError **error)
+{
+	return memory_fd(mem, addr.raw, fd, len, false, true, NULL, error);
+}
+
+bool
+vmmem_memory_write_to_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, int fd,
+			 size_t len, size_t *done, GError **error)
+{
+	return memory_fd(mem, addr.raw, fd, len, true, false, done, error);
+}
+
+bool
+vmmem_memory_write_all_to_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, int fd,
+			     size_t len, GError **error)
+{
+	return memory_fd(mem, addr.raw, fd, len, true, true, NULL, error);
+}
+
+bool
+vmmem_memory_get_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len,
+		       vmmem_slice_t *out, GError **error)
+{
+	uint8_t *h = vmmem__fast_host(mem, addr.raw, len);
+	ptrdiff_t first;
+	size_t avail;
+
+	if (len == 0) {
+		out->host = NULL;
+		out->len = 0;
+		return true;
+	}
+	if (!h) {
+		const vmmem_region_t *r = vmmem_memory_find_region_slow(mem, addr.raw);
+		if (r && r->last - addr.raw + 1 >= len)
+			h = r->host + (addr.raw - r->start);
+	}
+	if (h) {
+		out->host = h;
+		out->len = len;
+		return true;
+	}
+	avail = backed_prefix(mem, addr.raw, len, &first);
+	if (first < 0) {
+		hole_error(error, addr.raw);
+		return false;
+	}
+	if (avail == len) {
+		const struct vmmem_region *r = &mem->regions[first];
+		vmmem__error(error, VMMEM_ERROR_CROSSES_REGION,
+			     "0x%zx bytes at guest address 0x%" PRIx64 " cross from region '%s' "
+			     "into region '%s' at 0x%" PRIx64 ": no single host pointer covers them",
+			     len, addr.raw, r->name, mem->regions[first + 1].name, r->last + 1);
+		return false;
+	}
+	return whole_range(mem, addr.raw, len, "map", &first, error);
+}

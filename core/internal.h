@@ -1,0 +1,121 @@
+/* Internal to libvmmem: shared between core/ files, never installed.
+ * Internal functions carry the vmmem__ prefix and hidden visibility. */
+#ifndef VMMEM_CORE_INTERNAL_H
+#define VMMEM_CORE_INTERNAL_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <glib.h>
+
+#include <vmmem/vmmem.h>
+#include <vmmem/provider.h>
+
+/* ---- error.c ---- */
+
+void vmmem__error(GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* Like vmmem__error, with an errno attached (vmmem_error_get_errno). */
+void vmmem__error_errno(GError **error, int code, int errnum, const char *fmt, ...)
+	G_GNUC_PRINTF(4, 5);
+
+/* ---- loader.c: provider modules ---- */
+
+typedef struct vmmem__module {
+	char *path;
+	void *handle;
+	const struct vmmem_provider *desc;
+	gint refcount;
+} vmmem__module_t;
+
+/* Finds (by name in the search path, or by path if it contains '/') and
+ * loads a provider, or returns the cached module with one more reference. */
+vmmem__module_t *vmmem__module_get(const char *name_or_path, GError **error);
+/* Drops a reference; the last one dlclose()s the module. */
+void vmmem__module_unref(vmmem__module_t *module);
+
+/* Rejects option keys the provider does not list, naming key and region. */
+bool vmmem__module_check_options(const vmmem__module_t *module, const char *region_name,
+				 const struct vmmem_provider_option *options, size_t n_options,
+				 GError **error);
+
+/* The provider search path: VMMEM_PROVIDER_PATH (secure_getenv) entries,
+ * then the built-in providerdir. NULL-terminated; free with g_strfreev. */
+char **vmmem__provider_search_path(void);
+
+/* ---- memory.c ---- */
+
+struct vmmem_region {
+	char *name;
+	uint64_t start;
+	uint64_t size;
+	uint64_t last;   /* start + size - 1: never overflows, unlike an end */
+	uint8_t *host;
+	size_t index;    /* position in the memory's sorted table */
+	struct vmmem_provider_mapping mapping;
+	vmmem__module_t *module;
+};
+
+struct vmmem_memory {
+	struct vmmem_fast_view view; /* first: the inline lookup reads it */
+	gint refcount;
+	size_t n;
+	struct vmmem_region *regions;       /* sorted by start */
+	struct vmmem_fast_region *fast;     /* parallel to regions */
+	const struct vmmem_fast_region **buckets;
+	size_t n_buckets;
+};
+
+/* Index of the region holding addr, or -1. Binary search; O(log n). */
+ptrdiff_t vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr);
+
+/* ---- span.c: the one engine for contiguous host ranges ----
+ *
+ * Regions and slices are both one host range; every access family on
+ * them goes through these functions, which only differ in how an error
+ * names the offset ("region 'low' offset 0x10 (guest 0x1010)" or "slice
+ * offset 0x10"). */
+
+typedef struct vmmem__span {
+	uint8_t *host;
+	uint64_t size;
+	const vmmem_region_t *region; /* NULL for a bare slice */
+} vmmem__span_t;
+
+bool vmmem__span_read(vmmem__span_t s, uint64_t off, void *buf, size_t len, size_t *done,
+		      GError **error);
+bool vmmem__span_write(vmmem__span_t s, uint64_t off, const void *buf, size_t len, size_t *done,
+		       GError **error);
+bool vmmem__span_read_exact(vmmem__span_t s, uint64_t off, void *buf, size_t len,
+			    GError **error);
+bool vmmem__span_write_exact(vmmem__span_t s, uint64_t off, const void *buf, size_t len,
+			     GError **error);
+bool vmmem__span_load(vmmem__span_t s, uint64_t off, unsigned width, memory_order order,
+		      uint64_t *out, GError **error);
+bool vmmem__span_store(vmmem__span_t s, uint64_t off, unsigned width, uint64_t value,
+		       memory_order order, GError **error);
+bool vmmem__span_fd(vmmem__span_t s, uint64_t off, int fd, size_t len, bool to_fd, bool exact,
+		    size_t *done, GError **error);
+bool vmmem__span_get_slice(vmmem__span_t s, uint64_t off, size_t len, vmmem_slice_t *out,
+			   GError **error);
+
+/* ---- copy.c ---- */
+
+/* memcpy, except that 1/2/4/8 bytes at natural alignment of both sides
+ * move in one access (the no-tearing guarantee of *_obj). */
+void vmmem__copy(void *dst, const void *src, size_t len);
+bool vmmem__atomic_load(const uint8_t *host, unsigned width, memory_order order, uint64_t *out);
+void vmmem__atomic_store(uint8_t *host, unsigned width, uint64_t value, memory_order order);
+bool vmmem__valid_width(unsigned width, GError **error);
+
+/* ---- fdio.c ---- */
+
+/* One readv/writev (exact = false) or a loop until `total` bytes moved
+ * (exact = true), retrying EINTR. `what` names the target in errors.
+ * Modifies iov. */
+bool vmmem__fd_transfer(int fd, struct iovec *iov, size_t n_iov, size_t total, bool to_fd,
+			bool exact, const char *what, size_t *done, GError **error);
+
+#endif /* VMMEM_CORE_INTERNAL_H */

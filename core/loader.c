@@ -1,0 +1,279 @@
+/* Finding, loading and checking provider modules.
+ *
+ * Modules are cached by path for the life of the regions that use them:
+ * each region holds a reference, and the last reference dlclose()s the
+ * module, so no code is ever unmapped while a region it created lives.
+ * Each failure stage has its own error code and names the file
+ * (see ../shared/notes/plugins.md for how libfabric, GStreamer and p11-kit
+ * report the same stages). */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+static GMutex modules_lock;
+static GHashTable *modules; /* path -> vmmem__module_t*, borrowed */
+
+char **
+vmmem__provider_search_path(void)
+{
+	GPtrArray *dirs = g_ptr_array_new();
+	/* secure_getenv: a setuid program must not load code named by its
+	 * caller's environment. */
+	const char *env = secure_getenv("VMMEM_PROVIDER_PATH");
+
+	if (env) {
+		char **parts = g_strsplit(env, ":", -1);
+		for (char **p = parts; *p; p++)
+			if (**p)
+				g_ptr_array_add(dirs, g_strdup(*p));
+		g_strfreev(parts);
+	}
+	g_ptr_array_add(dirs, g_strdup(VMMEM_PROVIDERDIR));
+	g_ptr_array_add(dirs, NULL);
+	return (char **)g_ptr_array_free(dirs, FALSE);
+}
+
+static bool
+valid_name(const char *name)
+{
+	if (!*name || *name == '.')
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_' && *c != '.')
+			return false;
+	return true;
+}
+
+/* A name is looked up as NAME.so in each search directory; anything with
+ * a '/' is a path. */
+static char *
+resolve(const char *spec, GError **error)
+{
+	char **dirs;
+	GString *tried;
+
+	if (strchr(spec, '/')) {
+		if (g_file_test(spec, G_FILE_TEST_EXISTS))
+			return g_strdup(spec);
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_NOT_FOUND,
+			     "provider file '%s' does not exist", spec);
+		return NULL;
+	}
+	if (!valid_name(spec)) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_NOT_FOUND,
+			     "'%s' is not a provider name (letters, digits, '-', '_' and '.') "
+			     "nor a path",
+			     spec);
+		return NULL;
+	}
+	dirs = vmmem__provider_search_path();
+	tried = g_string_new(NULL);
+	for (char **d = dirs; *d; d++) {
+		char *file = g_strdup_printf("%s.so", spec);
+		char *path = g_build_filename(*d, file, NULL);
+
+		g_free(file);
+		if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+			g_strfreev(dirs);
+			g_string_free(tried, TRUE);
+			return path;
+		}
+		g_string_append_printf(tried, "%s%s", tried->len ? ", " : "", path);
+		g_free(path);
+	}
+	vmmem__error(error, VMMEM_ERROR_PROVIDER_NOT_FOUND,
+		     "provider '%s' not found; looked for %s (set VMMEM_PROVIDER_PATH to add "
+		     "directories)",
+		     spec, tried->str);
+	g_strfreev(dirs);
+	g_string_free(tried, TRUE);
+	return NULL;
+}
+
+#define HAS_MEMBER(ptr, type, member) \
+	((ptr)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
+
+static bool
+check_descriptor(const char *path, const struct vmmem_provider *d, GError **error)
+{
+	const char *missing = NULL;
+
+	if (!HAS_MEMBER(d, struct vmmem_provider, ops)) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+			     "provider %s: descriptor size %zu is too small (at least %zu)", path,
+			     d->struct_size, offsetof(struct vmmem_provider, ops) + sizeof(void *));
+		return false;
+	}
+	if (d->abi_major != VMMEM_PROVIDER_ABI_MAJOR || d->abi_minor > VMMEM_PROVIDER_ABI_MINOR) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_ABI,
+			     "provider %s was built for provider ABI %u.%u; this vmmem %s loads "
+			     "ABI %d.0 to %d.%d",
+			     path, d->abi_major, d->abi_minor, PACKAGE_VERSION,
+			     VMMEM_PROVIDER_ABI_MAJOR, VMMEM_PROVIDER_ABI_MAJOR,
+			     VMMEM_PROVIDER_ABI_MINOR);
+		return false;
+	}
+	if (!d->name || !*d->name)
+		missing = "name";
+	else if (!d->ops)
+		missing = "ops";
+	else if (!HAS_MEMBER(d->ops, struct vmmem_provider_ops, destroy))
+		missing = "ops (struct_size too small for create and destroy)";
+	else if (!d->ops->create)
+		missing = "ops->create";
+	else if (!d->ops->destroy)
+		missing = "ops->destroy";
+	if (missing) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+			     "provider %s: invalid descriptor: missing %s", path, missing);
+		return false;
+	}
+	return true;
+}
+
+static vmmem__module_t *
+open_module(const char *path, GError **error)
+{
+	const struct vmmem_provider *(*entry)(void);
+	const struct vmmem_provider *desc;
+	vmmem__module_t *m;
+	struct stat st;
+	void *handle;
+
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_NOT_FOUND, e,
+				   "provider file '%s': %s", path, g_strerror(e));
+		return NULL;
+	}
+	/* Code anyone can replace is code anyone can run in this process. */
+	if (st.st_mode & S_IWOTH) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_LOAD,
+			     "refusing to load provider %s: it is writable by everyone (mode %04o)",
+			     path, (unsigned)(st.st_mode & 07777));
+		return NULL;
+	}
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_LOAD, "cannot load provider %s: %s", path,
+			     dlerror());
+		return NULL;
+	}
+	*(void **)&entry = dlsym(handle, VMMEM_PROVIDER_ENTRY_SYMBOL);
+	if (!entry) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_NO_ENTRY,
+			     "%s is not a vmmem provider: no symbol %s", path,
+			     VMMEM_PROVIDER_ENTRY_SYMBOL);
+		dlclose(handle);
+		return NULL;
+	}
+	desc = entry();
+	if (!desc) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+			     "provider %s: %s() returned NULL", path, VMMEM_PROVIDER_ENTRY_SYMBOL);
+		dlclose(handle);
+		return NULL;
+	}
+	if (!check_descriptor(path, desc, error)) {
+		dlclose(handle);
+		return NULL;
+	}
+	m = g_new0(vmmem__module_t, 1);
+	m->path = g_strdup(path);
+	m->handle = handle;
+	m->desc = desc;
+	m->refcount = 1;
+	return m;
+}
+
+vmmem__module_t *
+vmmem__module_get(const char *spec, GError **error)
+{
+	vmmem__module_t *m;
+	char *path = resolve(spec, error);
+
+	if (!path)
+		return NULL;
+	g_mutex_lock(&modules_lock);
+	if (!modules)
+		modules = g_hash_table_new(g_str_hash, g_str_equal);
+	m = g_hash_table_lookup(modules, path);
+	if (m) {
+		m->refcount++;
+	} else {
+		m = open_module(path, error);
+		if (m)
+			g_hash_table_insert(modules, m->path, m);
+	}
+	g_mutex_unlock(&modules_lock);
+	g_free(path);
+	return m;
+}
+
+void
+vmmem__module_unref(vmmem__module_t *m)
+{
+	bool last;
+
+	if (!m)
+		return;
+	g_mutex_lock(&modules_lock);
+	last = --m->refcount == 0;
+	if (last)
+		g_hash_table_remove(modules, m->path);
+	g_mutex_unlock(&modules_lock);
+	if (!last)
+		return;
+	/* VMMEM_NO_DLCLOSE keeps providers mapped so that sanitizer and
+	 * valgrind stack traces through them stay readable. */
+	if (!getenv("VMMEM_NO_DLCLOSE"))
+		dlclose(m->handle);
+	g_free(m->path);
+	g_free(m);
+}
+
+bool
+vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
+			    const struct vmmem_provider_option *options, size_t n_options,
+			    GError **error)
+{
+	const char *const *known = m->desc->options;
+
+	for (size_t i = 0; i < n_options; i++) {
+		const char *key = options[i].key;
+		bool ok = false;
+
+		if (!key || !options[i].value) {
+			vmmem__error(error, VMMEM_ERROR_PROVIDER_OPTION,
+				     "region '%s': option %zu has no %s", region_name, i,
+				     key ? "value" : "key");
+			return false;
+		}
+		for (size_t k = 0; known && known[k]; k++)
+			ok = ok || strcmp(known[k], key) == 0;
+		if (!ok) {
+			char *list = known && known[0] ? g_strjoinv(", ", (char **)known)
+						       : g_strdup("none");
+			vmmem__error(error, VMMEM_ERROR_PROVIDER_OPTION,
+				     "region '%s': provider '%s' (%s) has no option '%s' (it accepts: %s)",
+				     region_name, m->desc->name, m->path, key, list);
+			g_free(list);
+			return false;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(options[j].key, key) == 0) {
+				vmmem__error(error, VMMEM_ERROR_PROVIDER_OPTION,
+					     "region '%s': option '%s' is given twice", region_name,
+					     key);
+				return false;
+			}
+		}
+	}
+	return true;
+}

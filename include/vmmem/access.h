@@ -1,0 +1,251 @@
+/* vmmem — reading and writing guest memory.
+ *
+ * Two families with the same shape: on a guest memory (guest addresses;
+ * accesses may cross from one region into an adjacent one) and on a single
+ * region (region-relative addresses). The slice family is in
+ * <vmmem/slice.h>.
+ *
+ * Rules common to every function:
+ * - No access touches host memory outside a region's mapping, for any
+ *   address and length; `addr + len` past 2^64 is never wrapped.
+ * - A zero-length access succeeds and touches nothing, at any address.
+ * - read/write copy as far as memory is contiguous from `addr` and return
+ *   the count in *done; no byte at `addr` is VMMEM_ERROR_INVALID_ADDRESS.
+ * - *_slice are all or nothing: the whole range is validated before any
+ *   byte moves; on failure guest memory (or the caller's buffer) is
+ *   unchanged and the message names the first unbacked address, the
+ *   length asked for and the length available.
+ * - *_obj move plain-data values; values of 1, 2, 4 and 8 bytes at natural
+ *   alignment move in one access and are never torn.
+ * - load/store are atomic with a C11 memory order; a misaligned address is
+ *   VMMEM_ERROR_MISALIGNED.
+ * - All functions are thread-safe; `error` may be NULL.
+ */
+#ifndef VMMEM_ACCESS_H
+#define VMMEM_ACCESS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include <glib.h>
+
+#include <vmmem/address.h>
+#include <vmmem/memory.h>
+#include <vmmem/slice.h>
+#include <vmmem/visibility.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * On a guest memory
+ * ------------------------------------------------------------------------ */
+
+VMMEM_API bool vmmem_memory_read(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf,
+				 size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_memory_write(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+				  const void *buf, size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_memory_read_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+				       void *buf, size_t len, GError **error);
+VMMEM_API bool vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+					const void *buf, size_t len, GError **error);
+
+/** Atomic load/store of a `width`-byte integer (1, 2, 4, 8). The typed
+ * inline wrappers (vmmem_memory_load_u64, ...) are the usual entry points. */
+VMMEM_API bool vmmem_memory_load(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+				 unsigned width, memory_order order, uint64_t *out,
+				 GError **error);
+VMMEM_API bool vmmem_memory_store(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+				  unsigned width, uint64_t value, memory_order order,
+				  GError **error);
+
+/** readv()/writev() between guest memory and `fd`, straight into the host
+ * mappings (no bounce buffer), across regions, retrying EINTR.
+ * read_from_fd/write_to_fd do one transfer over the backed prefix of the
+ * range and report its count (0 at end of file); the exact forms require
+ * the whole range to be backed (else VMMEM_ERROR_PARTIAL_RANGE before any
+ * I/O) and loop until all of it moved, failing with
+ * VMMEM_ERROR_SHORT_TRANSFER (end of file, zero-byte write) or
+ * VMMEM_ERROR_IO. Bytes read before a failure stay in guest memory. */
+VMMEM_API bool vmmem_memory_read_from_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+					 int fd, size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_memory_read_exact_from_fd(const vmmem_memory_t *mem,
+					       vmmem_guest_addr_t addr, int fd, size_t len,
+					       GError **error);
+VMMEM_API bool vmmem_memory_write_to_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+					int fd, size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_memory_write_all_to_fd(const vmmem_memory_t *mem,
+					    vmmem_guest_addr_t addr, int fd, size_t len,
+					    GError **error);
+
+/** A slice for [addr, addr + len), which must lie inside one region:
+ * VMMEM_ERROR_CROSSES_REGION if it spans adjacent regions,
+ * VMMEM_ERROR_PARTIAL_RANGE / _INVALID_ADDRESS if not backed. */
+VMMEM_API bool vmmem_memory_get_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+				      size_t len, vmmem_slice_t *out, GError **error);
+
+/** The host iovecs that cover [addr, addr + len), one per region crossed,
+ * for zero-copy I/O. The whole range must be backed. Fills at most
+ * `max_iov` entries; *n_iov gets the number used, or, with
+ * VMMEM_ERROR_NO_SPACE, the number needed. */
+VMMEM_API bool vmmem_memory_get_iovec(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+				      size_t len, struct iovec *iov, size_t max_iov,
+				      size_t *n_iov, GError **error);
+
+/* read_obj / write_obj: inline, so that an aligned u64 in the middle of a
+ * region costs a bucket lookup, a bounds check and one load. Anything
+ * else (other sizes, misalignment, crossing regions, errors) takes the
+ * out-of-line all-or-nothing path. */
+
+static inline void
+vmmem__load_once(const uint8_t *host, void *obj, size_t size)
+{
+	switch (size) {
+	case 1: { uint8_t v = *(const volatile uint8_t *)host; memcpy(obj, &v, 1); break; }
+	case 2: { uint16_t v = *(const volatile uint16_t *)(const void *)host; memcpy(obj, &v, 2); break; }
+	case 4: { uint32_t v = *(const volatile uint32_t *)(const void *)host; memcpy(obj, &v, 4); break; }
+	case 8: { uint64_t v = *(const volatile uint64_t *)(const void *)host; memcpy(obj, &v, 8); break; }
+	}
+}
+
+static inline void
+vmmem__store_once(uint8_t *host, const void *obj, size_t size)
+{
+	switch (size) {
+	case 1: { uint8_t v; memcpy(&v, obj, 1); *(volatile uint8_t *)host = v; break; }
+	case 2: { uint16_t v; memcpy(&v, obj, 2); *(volatile uint16_t *)(void *)host = v; break; }
+	case 4: { uint32_t v; memcpy(&v, obj, 4); *(volatile uint32_t *)(void *)host = v; break; }
+	case 8: { uint64_t v; memcpy(&v, obj, 8); *(volatile uint64_t *)(void *)host = v; break; }
+	}
+}
+
+#define VMMEM__ONE_ACCESS(size) ((size) == 1 || (size) == 2 || (size) == 4 || (size) == 8)
+
+static inline bool
+vmmem_memory_read_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *obj,
+		      size_t size, GError **error)
+{
+	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0) {
+		const uint8_t *h = vmmem__fast_host(mem, addr.raw, size);
+		if (__builtin_expect(h != NULL, 1)) {
+			vmmem__load_once(h, obj, size);
+			return true;
+		}
+	}
+	return vmmem_memory_read_slice(mem, addr, obj, size, error);
+}
+
+static inline bool
+vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *obj,
+		       size_t size, GError **error)
+{
+	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0) {
+		uint8_t *h = vmmem__fast_host(mem, addr.raw, size);
+		if (__builtin_expect(h != NULL, 1)) {
+			vmmem__store_once(h, obj, size);
+			return true;
+		}
+	}
+	return vmmem_memory_write_slice(mem, addr, obj, size, error);
+}
+
+/** Reads *ptr from guest memory: VMMEM_MEMORY_READ_OBJ(mem, addr, &desc, &err). */
+#define VMMEM_MEMORY_READ_OBJ(mem, addr, ptr, err) \
+	vmmem_memory_read_obj((mem), (addr), (ptr), sizeof(*(ptr)), (err))
+/** Writes *ptr to guest memory. */
+#define VMMEM_MEMORY_WRITE_OBJ(mem, addr, ptr, err) \
+	vmmem_memory_write_obj((mem), (addr), (ptr), sizeof(*(ptr)), (err))
+
+/* Typed atomics with an inline fast path; the out-of-line call reports
+ * the error (or crosses into the slow lookup). */
+#define VMMEM__MEMORY_ATOMICS_(bits)                                                  \
+	static inline bool vmmem_memory_load_u##bits(const vmmem_memory_t *mem,           \
+						     vmmem_guest_addr_t addr,               \
+						     uint##bits##_t *out,                   \
+						     memory_order order, GError **error)    \
+	{                                                                             \
+		uint8_t *h = vmmem__fast_host(mem, addr.raw, (bits) / 8);             \
+		uint64_t v;                                                           \
+		if (__builtin_expect(h != NULL && (addr.raw & ((bits) / 8 - 1)) == 0, 1)) { \
+			*out = __atomic_load_n((uint##bits##_t *)(void *)h, (int)order); \
+			return true;                                                  \
+		}                                                                     \
+		if (!vmmem_memory_load(mem, addr, (bits) / 8, order, &v, error))      \
+			return false;                                                 \
+		*out = (uint##bits##_t)v;                                             \
+		return true;                                                          \
+	}                                                                             \
+	static inline bool vmmem_memory_store_u##bits(const vmmem_memory_t *mem,          \
+						      vmmem_guest_addr_t addr,              \
+						      uint##bits##_t value,                 \
+						      memory_order order, GError **error)   \
+	{                                                                             \
+		uint8_t *h = vmmem__fast_host(mem, addr.raw, (bits) / 8);             \
+		if (__builtin_expect(h != NULL && (addr.raw & ((bits) / 8 - 1)) == 0, 1)) { \
+			__atomic_store_n((uint##bits##_t *)(void *)h, value, (int)order); \
+			return true;                                                  \
+		}                                                                     \
+		return vmmem_memory_store(mem, addr, (bits) / 8, value, order, error); \
+	}
+
+VMMEM__MEMORY_ATOMICS_(8)
+VMMEM__MEMORY_ATOMICS_(16)
+VMMEM__MEMORY_ATOMICS_(32)
+VMMEM__MEMORY_ATOMICS_(64)
+
+#undef VMMEM__MEMORY_ATOMICS_
+
+/* ------------------------------------------------------------------------
+ * On one region (region-relative addresses; never crosses into another)
+ * ------------------------------------------------------------------------ */
+
+VMMEM_API bool vmmem_region_read(const vmmem_region_t *r, vmmem_region_addr_t addr, void *buf,
+				 size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_region_write(const vmmem_region_t *r, vmmem_region_addr_t addr,
+				  const void *buf, size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_region_read_slice(const vmmem_region_t *r, vmmem_region_addr_t addr,
+				       void *buf, size_t len, GError **error);
+VMMEM_API bool vmmem_region_write_slice(const vmmem_region_t *r, vmmem_region_addr_t addr,
+					const void *buf, size_t len, GError **error);
+VMMEM_API bool vmmem_region_read_obj(const vmmem_region_t *r, vmmem_region_addr_t addr,
+				     void *obj, size_t size, GError **error);
+VMMEM_API bool vmmem_region_write_obj(const vmmem_region_t *r, vmmem_region_addr_t addr,
+				      const void *obj, size_t size, GError **error);
+#define VMMEM_REGION_READ_OBJ(r, addr, ptr, err) \
+	vmmem_region_read_obj((r), (addr), (ptr), sizeof(*(ptr)), (err))
+#define VMMEM_REGION_WRITE_OBJ(r, addr, ptr, err) \
+	vmmem_region_write_obj((r), (addr), (ptr), sizeof(*(ptr)), (err))
+VMMEM_API bool vmmem_region_load(const vmmem_region_t *r, vmmem_region_addr_t addr,
+				 unsigned width, memory_order order, uint64_t *out,
+				 GError **error);
+VMMEM_API bool vmmem_region_store(const vmmem_region_t *r, vmmem_region_addr_t addr,
+				  unsigned width, uint64_t value, memory_order order,
+				  GError **error);
+VMMEM_API bool vmmem_region_read_from_fd(const vmmem_region_t *r, vmmem_region_addr_t addr,
+					 int fd, size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_region_read_exact_from_fd(const vmmem_region_t *r,
+					       vmmem_region_addr_t addr, int fd, size_t len,
+					       GError **error);
+VMMEM_API bool vmmem_region_write_to_fd(const vmmem_region_t *r, vmmem_region_addr_t addr,
+					int fd, size_t len, size_t *done, GError **error);
+VMMEM_API bool vmmem_region_write_all_to_fd(const vmmem_region_t *r,
+					    vmmem_region_addr_t addr, int fd, size_t len,
+					    GError **error);
+VMMEM_API bool vmmem_region_get_slice(const vmmem_region_t *r, vmmem_region_addr_t addr,
+				      size_t len, vmmem_slice_t *out, GError **error);
+
+VMMEM_TYPED_ATOMICS_(region, const vmmem_region_t *, vmmem_region_addr_t, 8)
+VMMEM_TYPED_ATOMICS_(region, const vmmem_region_t *, vmmem_region_addr_t, 16)
+VMMEM_TYPED_ATOMICS_(region, const vmmem_region_t *, vmmem_region_addr_t, 32)
+VMMEM_TYPED_ATOMICS_(region, const vmmem_region_t *, vmmem_region_addr_t, 64)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMMEM_ACCESS_H */

@@ -1,0 +1,192 @@
+/* vmmem — guest memory and its regions.
+ *
+ * A guest memory (vmmem_memory_t) is an immutable, sorted table of
+ * non-overlapping regions, built once from a list of region specs. Because
+ * it never changes, every function here and in <vmmem/access.h> may be
+ * called from any number of threads at once without locking. A memory is
+ * reference counted; a region handle borrowed from it stays valid for as
+ * long as the caller holds a reference to the memory.
+ */
+#ifndef VMMEM_MEMORY_H
+#define VMMEM_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include <vmmem/address.h>
+#include <vmmem/provider.h>
+#include <vmmem/visibility.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vmmem_memory vmmem_memory_t;
+typedef struct vmmem_region vmmem_region_t;
+
+/** One region to create. */
+typedef struct vmmem_region_spec {
+	const char *name;          /* for messages; NULL: "region N" */
+	vmmem_guest_addr_t start;  /* guest address of the first byte */
+	uint64_t size;             /* bytes; non-zero, a multiple of the page size */
+	const char *provider;      /* provider name or path to a .so; NULL: "mmap" */
+	const struct vmmem_provider_option *options; /* for the provider */
+	size_t n_options;
+} vmmem_region_spec_t;
+
+/**
+ * Creates a guest memory from `n` region specs (in any order).
+ *
+ * Rejects, with VMMEM_ERROR_INVALID_LAYOUT and a message that names the
+ * region(s) and value: no regions, a zero size, start + size past 2^64,
+ * overlapping regions, and a start or size that is not a multiple of the
+ * page size of the memory backing it. Provider failures are reported with
+ * the VMMEM_ERROR_PROVIDER_* codes (see <vmmem/error.h>). On failure nothing
+ * stays mapped and NULL is returned.
+ *
+ * Returns a new memory with one reference.
+ */
+VMMEM_API vmmem_memory_t *vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n,
+					   GError **error);
+
+/** Adds a reference; returns `mem`. Thread-safe. */
+VMMEM_API vmmem_memory_t *vmmem_memory_ref(vmmem_memory_t *mem);
+
+/** Drops a reference; the last one unmaps every region. Thread-safe.
+ * NULL is ignored. */
+VMMEM_API void vmmem_memory_unref(vmmem_memory_t *mem);
+
+/** The number of regions (at least 1). */
+VMMEM_API size_t vmmem_memory_num_regions(const vmmem_memory_t *mem);
+
+/** The i-th region in ascending address order, or NULL if i is out of range.
+ * Iterate with `for (i = 0; i < vmmem_memory_num_regions(m); i++)`. */
+VMMEM_API const vmmem_region_t *vmmem_memory_region(const vmmem_memory_t *mem, size_t i);
+
+/** The highest backed guest address (the last byte of the last region). */
+VMMEM_API vmmem_guest_addr_t vmmem_memory_last_addr(const vmmem_memory_t *mem);
+
+/** True if every byte of [addr, addr + len) is backed (possibly by several
+ * adjacent regions). A zero length is always in range. A range that passes
+ * 2^64 is not. */
+VMMEM_API bool vmmem_memory_check_range(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+					size_t len);
+
+/** The region that backs `addr` and the offset of `addr` inside it, or NULL
+ * (and *offset untouched) if `addr` is in a hole. `offset` may be NULL. */
+VMMEM_API const vmmem_region_t *vmmem_memory_to_region(const vmmem_memory_t *mem,
+							 vmmem_guest_addr_t addr,
+							 vmmem_region_addr_t *offset);
+
+/** The host address that backs guest `addr`, or NULL with
+ * VMMEM_ERROR_INVALID_ADDRESS. */
+VMMEM_API void *vmmem_memory_get_host_address(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+					      GError **error);
+
+/* ---- Regions (borrowed from their memory; never freed by the caller) ---- */
+
+VMMEM_API const char *vmmem_region_name(const vmmem_region_t *region);
+VMMEM_API vmmem_guest_addr_t vmmem_region_start(const vmmem_region_t *region);
+VMMEM_API uint64_t vmmem_region_size(const vmmem_region_t *region);
+/** The guest address of the region's last byte. */
+VMMEM_API vmmem_guest_addr_t vmmem_region_last_addr(const vmmem_region_t *region);
+/** The host address of the region's first byte. */
+VMMEM_API void *vmmem_region_host(const vmmem_region_t *region);
+/** The page size of the memory backing the region (4096, 2 MiB, 1 GiB). */
+VMMEM_API uint64_t vmmem_region_page_size(const vmmem_region_t *region);
+/** VMMEM_REGION_SHARED, VMMEM_REGION_HUGETLB, VMMEM_REGION_FD. */
+VMMEM_API uint32_t vmmem_region_flags(const vmmem_region_t *region);
+/** The backing fd (owned by the region: dup() it to keep it), or -1. */
+VMMEM_API int vmmem_region_fd(const vmmem_region_t *region);
+/** The offset of the region's first byte within its fd. */
+VMMEM_API uint64_t vmmem_region_fd_offset(const vmmem_region_t *region);
+/** The provider's name ("mmap") and the file it was loaded from. */
+VMMEM_API const char *vmmem_region_provider_name(const vmmem_region_t *region);
+VMMEM_API const char *vmmem_region_provider_path(const vmmem_region_t *region);
+/** True if `addr` falls inside the region. */
+VMMEM_API bool vmmem_region_contains(const vmmem_region_t *region, vmmem_guest_addr_t addr);
+/** The region-relative address of guest `addr`; false if outside. */
+VMMEM_API bool vmmem_region_to_offset(const vmmem_region_t *region, vmmem_guest_addr_t addr,
+				      vmmem_region_addr_t *out);
+
+/* ---- The lookup, inline ----
+ *
+ * Region lookup sits on every access, so it is inline and constant-time:
+ * a guest memory keeps a bucket table indexed by (addr - base) >> shift,
+ * each bucket pointing at the region that covers its first byte (or the
+ * first one starting inside it). The layout of these structs is part of
+ * the ABI; do not use their members directly.
+ */
+
+struct vmmem_fast_region {
+	uint64_t start;
+	uint64_t size;   /* 0 for the "hole" sentinel, so every check fails */
+	uint8_t *host;
+	const vmmem_region_t *region;
+};
+
+struct vmmem_fast_view {
+	uint64_t base;       /* start of the lowest region */
+	uint64_t last_off;   /* last backed address - base */
+	unsigned shift;
+	const struct vmmem_fast_region *const *bucket;
+};
+
+/** Out of line: the full lookup, for what the bucket could not decide. */
+VMMEM_API const vmmem_region_t *vmmem_memory_find_region_slow(const vmmem_memory_t *mem,
+								uint64_t addr);
+
+/* Where buckets over holes point: size 0 makes every check fail. */
+VMMEM_API extern const struct vmmem_fast_region vmmem_fast_hole;
+
+/* A guest memory starts with its vmmem_fast_view (see core/memory.c). */
+static inline const struct vmmem_fast_view *
+vmmem__view(const vmmem_memory_t *mem)
+{
+	return (const struct vmmem_fast_view *)(const void *)mem;
+}
+
+/* The bucket's candidate region for addr, or the hole sentinel. */
+static inline const struct vmmem_fast_region *
+vmmem__candidate(const vmmem_memory_t *mem, uint64_t addr)
+{
+	const struct vmmem_fast_view *v = vmmem__view(mem);
+	uint64_t off = addr - v->base;
+
+	if (__builtin_expect(off > v->last_off, 0))
+		return &vmmem_fast_hole;
+	return v->bucket[off >> v->shift];
+}
+
+/* The host pointer for [addr, addr + len) if one region holds all of it,
+ * else NULL. Callers fall back to the out-of-line path on NULL. */
+static inline uint8_t *
+vmmem__fast_host(const vmmem_memory_t *mem, uint64_t addr, size_t len)
+{
+	const struct vmmem_fast_region *r = vmmem__candidate(mem, addr);
+	uint64_t roff = addr - r->start;
+
+	if (__builtin_expect(roff >= r->size || r->size - roff < len, 0))
+		return NULL;
+	return r->host + roff;
+}
+
+/** The region that contains `addr`, or NULL if `addr` is in a hole. */
+static inline const vmmem_region_t *
+vmmem_memory_find_region(const vmmem_memory_t *mem, vmmem_guest_addr_t addr)
+{
+	const struct vmmem_fast_region *r = vmmem__candidate(mem, addr.raw);
+
+	if (__builtin_expect(addr.raw - r->start < r->size, 1))
+		return r->region;
+	return vmmem_memory_find_region_slow(mem, addr.raw);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMMEM_MEMORY_H */

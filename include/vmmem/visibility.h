@@ -1,0 +1,16 @@
+/* vmmem — symbol visibility.
+ *
+ * libvmmem is built with -fvisibility=hidden; only declarations marked
+ * VMMEM_API are exported, and every one of them starts with vmmem_
+ * (tests/test-exports.sh checks the built library).
+ */
+#ifndef VMMEM_VISIBILITY_H
+#define VMMEM_VISIBILITY_H
+
+#if defined(__GNUC__)
+#define VMMEM_API __attribute__((visibility("default")))
+#else
+#define VMMEM_API
+#endif
+
+#endif /* VMMEM_VISIBILITY_H */

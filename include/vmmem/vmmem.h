@@ -1,0 +1,19 @@
+/* vmmem — read and write a virtual machine's guest physical memory.
+ *
+ * The consumer's umbrella header: include this one, link with
+ * `pkg-config --cflags --libs vmmem`. Provider authors include
+ * <vmmem/provider.h> instead.
+ */
+#ifndef VMMEM_VMMEM_H
+#define VMMEM_VMMEM_H
+
+#include <vmmem/visibility.h>
+#include <vmmem/version.h>
+#include <vmmem/address.h>
+#include <vmmem/endian.h>
+#include <vmmem/error.h>
+#include <vmmem/memory.h>
+#include <vmmem/slice.h>
+#include <vmmem/access.h>
+
+#endif /* VMMEM_VMMEM_H */

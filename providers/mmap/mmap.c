@@ -1,0 +1,233 @@
+/* The mmap provider: anonymous memory (private or shared) or a file / fd
+ * mapped at an offset. Includes only <vmmem/provider.h>, like any
+ * third-party provider.
+ *
+ * Options:
+ *   shared   = bool  MAP_SHARED (default: no for anonymous, yes for file/fd)
+ *   path     = FILE  map this existing file
+ *   fd       = N     map this open fd (duplicated; the caller keeps its own)
+ *   offset   = SIZE  where in the file the region starts (page aligned)
+ *   prefault = bool  populate every page now (default no)
+ *   reserve  = bool  reserve swap/commit now, i.e. no MAP_NORESERVE (default no)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <vmmem/provider.h>
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static const char *const options[] = { "shared", "path", "fd", "offset", "prefault", "reserve",
+				       NULL };
+
+struct opts {
+	const char *path;
+	int fd;          /* -1: none */
+	uint64_t offset;
+	bool shared, prefault, reserve;
+};
+
+static int
+parse_opts(const struct vmmem_provider_request *req, struct opts *o, char *err, size_t len)
+{
+	const char *v;
+	uint64_t n;
+
+	o->path = vmmem_provider_option(req, "path");
+	o->fd = -1;
+	o->offset = 0;
+	o->prefault = o->reserve = false;
+	if ((v = vmmem_provider_option(req, "fd"))) {
+		if (!vmmem_provider_parse_size(v, &n) || n > INT32_MAX)
+			return vmmem_provider_fail(err, len, EINVAL,
+						   "option fd = '%s' is not a file descriptor", v);
+		o->fd = (int)n;
+		if (o->path)
+			return vmmem_provider_fail(err, len, EINVAL,
+						   "options path and fd exclude each other");
+	}
+	if ((v = vmmem_provider_option(req, "offset"))) {
+		if (!vmmem_provider_parse_size(v, &o->offset))
+			return vmmem_provider_fail(err, len, EINVAL,
+						   "option offset = '%s' is not a size", v);
+		if (!o->path && o->fd < 0)
+			return vmmem_provider_fail(err, len, EINVAL,
+						   "option offset needs path or fd");
+		if (o->offset % (uint64_t)sysconf(_SC_PAGESIZE))
+			return vmmem_provider_fail(err, len, EINVAL,
+						   "option offset = '%s' is not a multiple of the "
+						   "page size %ld",
+						   v, sysconf(_SC_PAGESIZE));
+	}
+	o->shared = o->path || o->fd >= 0;
+	if ((v = vmmem_provider_option(req, "shared")) && !vmmem_provider_parse_bool(v, &o->shared))
+		return vmmem_provider_fail(err, len, EINVAL,
+					   "option shared = '%s' is not a boolean (yes/no)", v);
+	if ((v = vmmem_provider_option(req, "prefault")) &&
+	    !vmmem_provider_parse_bool(v, &o->prefault))
+		return vmmem_provider_fail(err, len, EINVAL,
+					   "option prefault = '%s' is not a boolean (yes/no)", v);
+	if ((v = vmmem_provider_option(req, "reserve")) &&
+	    !vmmem_provider_parse_bool(v, &o->reserve))
+		return vmmem_provider_fail(err, len, EINVAL,
+					   "option reserve = '%s' is not a boolean (yes/no)", v);
+	return 0;
+}
+
+static int
+mmap_validate(const struct vmmem_provider_request *req, char *err, size_t len)
+{
+	struct opts o;
+
+	return parse_opts(req, &o, err, len);
+}
+
+/* A file shorter than offset + size would SIGBUS on the first touch past
+ * its end; refuse it now instead. */
+static int
+check_file(int fd, const char *what, uint64_t offset, uint64_t size, uint64_t *page_size,
+	   uint32_t *flags, char *err, size_t len)
+{
+	struct stat st;
+	struct statfs sfs;
+
+	if (fstat(fd, &st) != 0)
+		return vmmem_provider_fail(err, len, errno, "fstat %s: %s", what, strerror(errno));
+	if (S_ISREG(st.st_mode) &&
+	    (offset > (uint64_t)st.st_size || (uint64_t)st.st_size - offset < size))
+		return vmmem_provider_fail(err, len, EINVAL,
+					   "%s is 0x%llx bytes; the region needs 0x%llx bytes at "
+					   "offset 0x%llx",
+					   what, (unsigned long long)st.st_size,
+					   (unsigned long long)size, (unsigned long long)offset);
+	if (fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
+		*page_size = (uint64_t)sfs.f_bsize;
+		*flags |= VMMEM_REGION_HUGETLB;
+	}
+	return 0;
+}
+
+static int
+mmap_create(const struct vmmem_provider_request *req, struct vmmem_provider_mapping *out,
+	    char *err, size_t len)
+{
+	struct opts o;
+	int rc, fd = -1, mflags;
+	uint64_t page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint32_t flags = 0;
+	void *p;
+	char what[64];
+
+	if ((rc = parse_opts(req, &o, err, len)))
+		return rc;
+	if (o.path) {
+		fd = open(o.path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return vmmem_provider_fail(err, len, errno, "cannot open %s: %s", o.path,
+						   strerror(errno));
+		snprintf(what, sizeof(what), "file");
+	} else if (o.fd >= 0) {
+		fd = fcntl(o.fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return vmmem_provider_fail(err, len, errno, "cannot duplicate fd %d: %s",
+						   o.fd, strerror(errno));
+		snprintf(what, sizeof(what), "fd %d", o.fd);
+	}
+	if (fd >= 0) {
+		rc = check_file(fd, o.path ? o.path : what, o.offset, req->size, &page_size, &flags,
+				err, len);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+		flags |= VMMEM_REGION_FD;
+	}
+	if (req->size % page_size) {
+		if (fd >= 0)
+			close(fd);
+		return vmmem_provider_fail(err, len, EINVAL,
+					   "size 0x%llx is not a multiple of the page size 0x%llx",
+					   (unsigned long long)req->size,
+					   (unsigned long long)page_size);
+	}
+
+	mflags = (o.shared ? MAP_SHARED : MAP_PRIVATE) | (fd < 0 ? MAP_ANONYMOUS : 0);
+	if (!o.reserve)
+		mflags |= MAP_NORESERVE;
+	p = mmap(NULL, req->size, PROT_READ | PROT_WRITE, mflags, fd, (off_t)o.offset);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return vmmem_provider_fail(err, len, e, "mmap of 0x%llx bytes failed: %s",
+					   (unsigned long long)req->size, strerror(e));
+	}
+	if (o.prefault && madvise(p, req->size, MADV_POPULATE_WRITE) != 0) {
+		/* Older kernels lack MADV_POPULATE_WRITE; touching every page is
+		 * the portable way (anonymous and regular files do not SIGBUS
+		 * here: the file size was checked above). */
+		if (errno != EINVAL) {
+			int e = errno;
+			munmap(p, req->size);
+			if (fd >= 0)
+				close(fd);
+			return vmmem_provider_fail(err, len, e, "prefaulting 0x%llx bytes failed: %s",
+						   (unsigned long long)req->size, strerror(e));
+		}
+		for (uint64_t off = 0; off < req->size; off += page_size)
+			((volatile uint8_t *)p)[off] = ((volatile uint8_t *)p)[off];
+	}
+	if (o.shared)
+		flags |= VMMEM_REGION_SHARED;
+	out->host = p;
+	out->size = req->size;
+	out->page_size = page_size;
+	out->fd = fd;
+	out->fd_offset = o.offset;
+	out->flags = flags;
+	return 0;
+}
+
+static void
+mmap_destroy(struct vmmem_provider_mapping *m)
+{
+	munmap(m->host, m->size);
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+static const struct vmmem_provider_ops ops = {
+	.struct_size = sizeof(struct vmmem_provider_ops),
+	.create = mmap_create,
+	.destroy = mmap_destroy,
+	.validate = mmap_validate,
+};
+
+static const struct vmmem_provider provider = {
+	.struct_size = sizeof(struct vmmem_provider),
+	.abi_major = VMMEM_PROVIDER_ABI_MAJOR,
+	.abi_minor = VMMEM_PROVIDER_ABI_MINOR,
+	.name = "mmap",
+	.version = "1.0",
+	.description = "anonymous or file/fd-backed memory from mmap(2)",
+	.options = options,
+	.ops = &ops,
+};
+
+VMMEM_PROVIDER_EXPORT const struct vmmem_provider *
+vmmem_provider_entry(void)
+{
+	return &provider;
+}

@@ -1,0 +1,71 @@
+/* Deliberately broken providers, one per loader failure stage. Built once
+ * per BROKEN_* macro (see Makefile.am); never installed. */
+#include <errno.h>
+
+#include <vmmem/provider.h>
+
+#ifdef BROKEN_UNDEFINED_SYMBOL
+/* Resolved by nothing: dlopen(RTLD_NOW) must fail and report it. */
+extern int vmmem_test_symbol_that_does_not_exist(void);
+#endif
+
+static int
+create(const struct vmmem_provider_request *req, struct vmmem_provider_mapping *out, char *err,
+       size_t len)
+{
+#ifdef BROKEN_UNDEFINED_SYMBOL
+	return vmmem_test_symbol_that_does_not_exist();
+#endif
+	(void)req;
+	(void)out;
+	return vmmem_provider_fail(err, len, ENOSPC, "the test provider refuses every region");
+}
+
+static void
+destroy(struct vmmem_provider_mapping *m)
+{
+	(void)m;
+}
+
+static const struct vmmem_provider_ops ops = {
+	.struct_size = sizeof(struct vmmem_provider_ops),
+#ifndef BROKEN_NO_CREATE
+	.create = create,
+#endif
+	.destroy = destroy,
+};
+
+static const struct vmmem_provider provider = {
+	.struct_size = sizeof(struct vmmem_provider),
+#ifdef BROKEN_ABI_MAJOR
+	.abi_major = VMMEM_PROVIDER_ABI_MAJOR + 1,
+#else
+	.abi_major = VMMEM_PROVIDER_ABI_MAJOR,
+#endif
+#ifdef BROKEN_ABI_MINOR
+	.abi_minor = VMMEM_PROVIDER_ABI_MINOR + 1,
+#else
+	.abi_minor = VMMEM_PROVIDER_ABI_MINOR,
+#endif
+#ifndef BROKEN_NO_NAME
+	.name = "broken",
+#endif
+	.version = "0",
+	.ops = &ops,
+};
+
+#ifndef BROKEN_NO_ENTRY
+
+VMMEM_PROVIDER_EXPORT const struct vmmem_provider *
+vmmem_provider_entry(void)
+{
+	return &provider;
+}
+#else
+VMMEM_PROVIDER_EXPORT const struct vmmem_provider *vmmem_provider_something_else(void);
+VMMEM_PROVIDER_EXPORT const struct vmmem_provider *
+vmmem_provider_something_else(void)
+{
+	return &provider;
+}
+#endif

@@ -1,0 +1,1 @@
+#include <vmmem/vmmem.h>
