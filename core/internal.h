@@ -68,6 +68,19 @@ struct vmmem_memory {
 	size_t n_buckets;
 };
 
+/* The host pointer for [addr, addr + len) if one region holds all of it,
+ * else NULL. Callers fall back to the out-of-line path on NULL. */
+static inline uint8_t *
+vmmem__fast_host(const vmmem_memory_t *mem, uint64_t addr, size_t len)
+{
+	const struct vmmem_fast_region *r = vmmem__candidate(mem, addr);
+	uint64_t roff = addr - r->start;
+
+	if (__builtin_expect(roff >= r->size || r->size - roff < len, 0))
+		return NULL;
+	return r->host + roff;
+}
+
 /* Index of the region holding addr, or -1. Binary search; O(log n). */
 ptrdiff_t vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr);
 

@@ -194,7 +194,9 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 		goto fail;
 	}
 	if (!r->mapping.host || r->mapping.size != r->size ||
-	    !is_power_of_two(r->mapping.page_size)) {
+	    !is_power_of_two(r->mapping.page_size) ||
+	    r->mapping.page_size < VMMEM_PROVIDER_MIN_PAGE_SIZE ||
+	    ((uintptr_t)r->mapping.host & (r->mapping.page_size - 1))) {
 		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
 			     "region '%s': provider '%s' (%s) returned a bad mapping (host %p, "
 			     "size 0x%" PRIx64 " for 0x%" PRIx64 ", page size 0x%" PRIx64 ")",

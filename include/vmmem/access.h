@@ -130,12 +130,12 @@ static inline bool
 vmmem_memory_read_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *obj,
 		      size_t size, GError **error)
 {
-	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0) {
-		const uint8_t *h = vmmem__fast_host(mem, addr.raw, size);
-		if (__builtin_expect(h != NULL, 1)) {
-			vmmem__load_once(h, obj, size);
-			return true;
-		}
+	uint8_t *h;
+
+	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0 &&
+	    vmmem__small_host(mem, addr.raw, &h)) {
+		vmmem__load_once(h, obj, size);
+		return true;
 	}
 	return vmmem_memory_read_slice(mem, addr, obj, size, error);
 }
@@ -144,12 +144,12 @@ static inline bool
 vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *obj,
 		       size_t size, GError **error)
 {
-	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0) {
-		uint8_t *h = vmmem__fast_host(mem, addr.raw, size);
-		if (__builtin_expect(h != NULL, 1)) {
-			vmmem__store_once(h, obj, size);
-			return true;
-		}
+	uint8_t *h;
+
+	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0 &&
+	    vmmem__small_host(mem, addr.raw, &h)) {
+		vmmem__store_once(h, obj, size);
+		return true;
 	}
 	return vmmem_memory_write_slice(mem, addr, obj, size, error);
 }
@@ -169,9 +169,10 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 						     uint##bits##_t *out,                   \
 						     memory_order order, GError **error)    \
 	{                                                                             \
-		uint8_t *h = vmmem__fast_host(mem, addr.raw, (bits) / 8);             \
+		uint8_t *h;                                                           \
 		uint64_t v;                                                           \
-		if (__builtin_expect(h != NULL && (addr.raw & ((bits) / 8 - 1)) == 0, 1)) { \
+		if ((addr.raw & ((bits) / 8 - 1)) == 0 &&                             \
+		    vmmem__small_host(mem, addr.raw, &h)) {                           \
 			*out = __atomic_load_n((uint##bits##_t *)(void *)h, (int)order); \
 			return true;                                                  \
 		}                                                                     \
@@ -185,8 +186,9 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 						      uint##bits##_t value,                 \
 						      memory_order order, GError **error)   \
 	{                                                                             \
-		uint8_t *h = vmmem__fast_host(mem, addr.raw, (bits) / 8);             \
-		if (__builtin_expect(h != NULL && (addr.raw & ((bits) / 8 - 1)) == 0, 1)) { \
+		uint8_t *h;                                                           \
+		if ((addr.raw & ((bits) / 8 - 1)) == 0 &&                             \
+		    vmmem__small_host(mem, addr.raw, &h)) {                           \
 			__atomic_store_n((uint##bits##_t *)(void *)h, value, (int)order); \
 			return true;                                                  \
 		}                                                                     \

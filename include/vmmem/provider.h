@@ -57,6 +57,9 @@ extern "C" {
 #define VMMEM_PROVIDER_ABI_MAJOR 1
 #define VMMEM_PROVIDER_ABI_MINOR 0
 
+/** The smallest page size a provider may report. */
+#define VMMEM_PROVIDER_MIN_PAGE_SIZE 4096
+
 /** The name of the one symbol a provider exports. */
 #define VMMEM_PROVIDER_ENTRY_SYMBOL "vmmem_provider_entry"
 
@@ -92,7 +95,7 @@ struct vmmem_provider_request {
 struct vmmem_provider_mapping {
 	void *host;          /* start of the mapping */
 	uint64_t size;       /* must equal request->size */
-	uint64_t page_size;  /* host page size backing it (4096, 2M, 1G) */
+	uint64_t page_size;  /* a power of two >= VMMEM_PROVIDER_MIN_PAGE_SIZE (4096, 2M, 1G) */
 	int fd;              /* backing fd if VMMEM_REGION_FD, else -1; owned by the provider */
 	uint64_t fd_offset;  /* offset of host[0] within fd */
 	uint32_t flags;      /* VMMEM_REGION_* */
