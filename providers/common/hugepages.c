@@ -202,14 +202,14 @@ hp_check_size(const struct vmmem_provider_request *req, uint64_t page_size, char
 	return 0;
 }
 
-int
-hp_fail_no_pages(uint64_t size, uint64_t page_size, const char *what, char *err, size_t len)
+static int
+fail_with_counts(uint64_t size, uint64_t page_size, const char *what, bool have_counts,
+		 uint64_t free_pages, uint64_t resv_pages, char *err, size_t len)
 {
-	uint64_t free_pages, resv_pages;
 	char ps[32];
 
 	hp_size_str(page_size, ps, sizeof(ps));
-	if (!hp_pool_counts(page_size, &free_pages, &resv_pages))
+	if (!have_counts)
 		return vmmem_provider_fail(err, len, ENOMEM,
 					   "%s: out of %s huge pages: asked for %llu pages "
 					   "(free count unreadable)",
@@ -221,6 +221,15 @@ hp_fail_no_pages(uint64_t size, uint64_t page_size, const char *what, char *err,
 				   what, ps, (unsigned long long)(size / page_size),
 				   (unsigned long long)free_pages, (unsigned long long)resv_pages,
 				   (unsigned long long)(page_size / 1024));
+}
+
+int
+hp_fail_no_pages(uint64_t size, uint64_t page_size, const char *what, char *err, size_t len)
+{
+	uint64_t free_pages = 0, resv_pages = 0;
+	bool have = hp_pool_counts(page_size, &free_pages, &resv_pages);
+
+	return fail_with_counts(size, page_size, what, have, free_pages, resv_pages, err, len);
 }
 
 /* ---- the SIGBUS-guarded touch ----
@@ -293,11 +302,14 @@ int
 hp_prefault(void *p, uint64_t size, uint64_t page_size, enum hp_prefault how, char *err,
 	    size_t len)
 {
-	uint64_t touched = 0;
+	uint64_t touched = 0, free_pages = 0, resv_pages = 0;
+	bool have;
 	int rc;
 
 	if (how == HP_PREFAULT_NO)
 		return 0;
+	/* Read before the pool is drained by the attempt itself. */
+	have = hp_pool_counts(page_size, &free_pages, &resv_pages);
 	if (how == HP_PREFAULT_AUTO) {
 		if (madvise(p, size, MADV_POPULATE_WRITE) == 0)
 			return 0;
@@ -305,7 +317,8 @@ hp_prefault(void *p, uint64_t size, uint64_t page_size, enum hp_prefault how, ch
 		/* EFAULT/ENOMEM: a page could not be allocated (the pool ran
 		 * dry); EINVAL: a kernel before 5.14 without the advice. */
 		if (rc == EFAULT || rc == ENOMEM)
-			return hp_fail_no_pages(size, page_size, "prefaulting", err, len);
+			return fail_with_counts(size, page_size, "prefaulting", have, free_pages,
+						resv_pages, err, len);
 		if (rc != EINVAL)
 			return vmmem_provider_fail(err, len, rc,
 						   "prefaulting 0x%llx bytes failed: %s",
@@ -316,7 +329,8 @@ hp_prefault(void *p, uint64_t size, uint64_t page_size, enum hp_prefault how, ch
 		char what[96];
 		snprintf(what, sizeof(what), "prefaulting (SIGBUS caught at page %llu)",
 			 (unsigned long long)(touched / page_size));
-		return hp_fail_no_pages(size, page_size, what, err, len);
+		return fail_with_counts(size, page_size, what, have, free_pages, resv_pages, err,
+					len);
 	}
 	if (rc)
 		return vmmem_provider_fail(err, len, rc, "cannot install a SIGBUS handler: %s",
