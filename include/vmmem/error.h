@@ -57,6 +57,8 @@ typedef enum vmmem_error_code {
 	VMMEM_ERROR_CONFIG,
 	/** The operation does not apply to this region (e.g. sharing private memory). */
 	VMMEM_ERROR_UNSUPPORTED,
+	/** A message from another process (see <vmmem/share.h>) is malformed. */
+	VMMEM_ERROR_PROTOCOL,
 } vmmem_error_code_t;
 
 VMMEM_API GQuark vmmem_error_quark(void);

@@ -15,5 +15,6 @@
 #include <vmmem/memory.h>
 #include <vmmem/slice.h>
 #include <vmmem/access.h>
+#include <vmmem/share.h>
 
 #endif /* VMMEM_VMMEM_H */

@@ -1,0 +1,92 @@
+/* vmmem — sharing guest memory with another process.
+ *
+ * One process (the VMM) sends its guest memory over a connected AF_UNIX
+ * SOCK_STREAM socket; another (a device backend) receives it and gets the
+ * same guest memory: the same regions at the same guest addresses, mapped
+ * from the same files, so a write in one is seen by the other. Only regions
+ * backed by a shared fd can travel (providers memfd, hugetlbfs with
+ * mount-dir, mmap with a file or fd and shared = yes).
+ *
+ * Wire format, version 1. Integers are little-endian. The message is
+ * self-delimiting: the receiver reads exactly its bytes and nothing after
+ * them, so it can be embedded in a larger protocol.
+ *
+ *   header, 24 bytes:
+ *     0  u8[8] magic       "VMMEMSHR"
+ *     8  u16   version     1
+ *    10  u16   header_size 24 (the receiver refuses other values)
+ *    12  u32   n_regions   1 .. VMMEM_SHARE_MAX_REGIONS
+ *    16  u32   record_size 40 (the fixed part of a record)
+ *    20  u32   reserved    0
+ *   then n_regions records, in ascending guest address order:
+ *     0  u64   start       guest address
+ *     8  u64   size        bytes
+ *    16  u64   fd_offset   where the region starts in its file
+ *    24  u64   page_size   of the backing memory (4096, 2 MiB, 1 GiB)
+ *    32  u32   flags       VMMEM_REGION_* of the sender
+ *    36  u16   name_len    1 .. VMMEM_SHARE_MAX_NAME
+ *    38  u16   reserved    0
+ *    40  u8[name_len] name (no terminating NUL, no NUL inside)
+ *   and one fd per record, in record order, as SCM_RIGHTS ancillary data:
+ *   the fds of records [253 k, 253 k + 253) ride on the first byte of the
+ *   sendmsg() that carries the first of those records (the kernel passes at
+ *   most 253 fds per message). The header rides with the first batch.
+ */
+#ifndef VMMEM_SHARE_H
+#define VMMEM_SHARE_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+
+#include <vmmem/memory.h>
+#include <vmmem/visibility.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The wire format this library writes and reads. */
+#define VMMEM_SHARE_VERSION 1
+/** The most regions a receiver accepts in one message. */
+#define VMMEM_SHARE_MAX_REGIONS 32768
+/** The longest region name on the wire, in bytes. */
+#define VMMEM_SHARE_MAX_NAME 1024
+
+/**
+ * Sends `mem`'s region table and the regions' fds over `sock`, a connected
+ * AF_UNIX SOCK_STREAM socket (blocking or not: a non-blocking one is
+ * polled until writable).
+ *
+ * Before sending anything, refuses with VMMEM_ERROR_UNSUPPORTED (naming the
+ * region and the reason) a memory with a region that has no fd or is a
+ * private mapping, and a socket of another type; with
+ * VMMEM_ERROR_INVALID_ARGUMENT a region name longer than
+ * VMMEM_SHARE_MAX_NAME. A failing send is VMMEM_ERROR_IO with the errno;
+ * the peer may then have received part of the message and must drop the
+ * connection. The fds stay owned by `mem`; the peer gets its own copies.
+ * Thread-safe with respect to `mem`; the caller serialises use of `sock`.
+ */
+VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **error);
+
+/**
+ * Receives one message written by vmmem_memory_send() from `sock` and
+ * builds the same guest memory in this process: each region is mapped
+ * shared from the received fd by the mmap provider (its options fd, offset
+ * and shared = yes). The received fds are always closed before returning
+ * (the regions hold their own duplicates).
+ *
+ * Errors: VMMEM_ERROR_SHORT_TRANSFER if the peer closes mid-message;
+ * VMMEM_ERROR_IO for a failing recvmsg(); VMMEM_ERROR_PROTOCOL for a
+ * malformed message (bad magic, version, sizes, count, name, a missing or
+ * extra fd, a page size other than the backing fd's), naming the record;
+ * the errors of vmmem_memory_new() if the layout or a mapping is refused.
+ * Returns a new memory with one reference, or NULL.
+ */
+VMMEM_API vmmem_memory_t *vmmem_memory_receive(int sock, GError **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMMEM_SHARE_H */

@@ -1,0 +1,459 @@
+/* Sharing guest memory with another process over an AF_UNIX socket. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vmmem/vmmem.h>
+
+#include "hugetest.h"
+
+static int
+ioctl_fionread(int fd, int *avail)
+{
+	return ioctl(fd, FIONREAD, avail);
+}
+
+static vmmem_memory_t *
+two_memfd_regions(GError **error)
+{
+	vmmem_region_spec_t specs[2] = {
+		{ .name = "low", .start = vmmem_guest_addr(0), .size = MiB(1), .provider = "memfd" },
+		{ .name = "high", .start = vmmem_guest_addr(GiB(4)), .size = MiB(2),
+		  .provider = "memfd" },
+	};
+
+	return vmmem_memory_new(specs, 2, error);
+}
+
+static int
+open_fd_count(void)
+{
+	GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
+	int n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
+/* The child's side: receive, check the parent's bytes, write its own,
+ * report by exit status (an assertion in the child aborts it). */
+static void
+child(int sock, vmmem_memory_t *inherited)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem = vmmem_memory_receive(sock, &error);
+	char buf[32] = "";
+	char ok = 0;
+
+	/* The parent's mappings came along with fork(); this process uses
+	 * only what it received. */
+	vmmem_memory_unref(inherited);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_memory_num_regions(mem), ==, 2);
+	g_assert_cmpstr(vmmem_region_name(vmmem_memory_region(mem, 1)), ==, "high");
+	g_assert_cmpstr(vmmem_region_provider_name(vmmem_memory_region(mem, 1)), ==, "mmap");
+	g_assert_true(vmmem_memory_read_slice(mem, vmmem_guest_addr(0x1000), buf, 11, &error));
+	g_assert_cmpstr(buf, ==, "from parent");
+	g_assert_true(vmmem_memory_read_slice(mem, vmmem_guest_addr(GiB(4) + MiB(2) - 5), buf, 5,
+					      &error));
+	g_assert_cmpmem(buf, 5, "last!", 5);
+	g_assert_true(vmmem_memory_write_slice(mem, vmmem_guest_addr(GiB(4) + 0x2000),
+					       "from child", 10, &error));
+	g_assert_no_error(error);
+	vmmem_memory_unref(mem);
+	g_assert_cmpint(write(sock, &ok, 1), ==, 1);
+	_exit(0);
+}
+
+static void
+test_fork_both_directions(void)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem = two_memfd_regions(&error);
+	int sv[2], status;
+	char buf[16] = "", ack;
+	pid_t pid;
+
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_write_slice(mem, vmmem_guest_addr(0x1000), "from parent", 11,
+					       &error));
+	g_assert_true(vmmem_memory_write_slice(mem, vmmem_guest_addr(GiB(4) + MiB(2) - 5),
+					       "last!", 5, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		close(sv[0]);
+		child(sv[1], mem);
+	}
+	close(sv[1]);
+	g_assert_true(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_no_error(error);
+	/* The child acknowledges after its write. */
+	g_assert_cmpint(read(sv[0], &ack, 1), ==, 1);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_assert_true(vmmem_memory_read_slice(mem, vmmem_guest_addr(GiB(4) + 0x2000), buf, 10,
+					      &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(buf, ==, "from child");
+	close(sv[0]);
+	vmmem_memory_unref(mem);
+}
+
+/* Sends and receives in one process (a socketpair holds the whole
+ * message), which is enough to see the fds and the table arrive. */
+static vmmem_memory_t *
+loopback(vmmem_memory_t *mem, GError **error)
+{
+	int sv[2];
+	vmmem_memory_t *got = NULL;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	if (vmmem_memory_send(mem, sv[0], error))
+		got = vmmem_memory_receive(sv[1], error);
+	close(sv[0]);
+	close(sv[1]);
+	return got;
+}
+
+static void
+test_many_regions_batch_fds(void)
+{
+	enum { N = 300 }; /* more than the 253 fds one message can carry */
+	vmmem_region_spec_t specs[N];
+	char *names[N];
+	GError *error = NULL;
+	vmmem_memory_t *mem, *got;
+	int fds_before;
+
+	for (int i = 0; i < N; i++) {
+		names[i] = g_strdup_printf("r%d", i);
+		specs[i] = (vmmem_region_spec_t){ .name = names[i],
+						  .start = vmmem_guest_addr((uint64_t)i * 0x10000),
+						  .size = 0x1000, .provider = "memfd" };
+	}
+	mem = vmmem_memory_new(specs, N, &error);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_write_slice(mem, vmmem_guest_addr(299 * 0x10000 + 8), "x", 1,
+					       &error));
+	fds_before = open_fd_count();
+	got = loopback(mem, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_memory_num_regions(got), ==, N);
+	/* Only the regions' own dups stay open: no received fd leaks. */
+	g_assert_cmpint(open_fd_count(), ==, fds_before + N);
+	g_assert_cmpstr(vmmem_region_name(vmmem_memory_region(got, 299)), ==, "r299");
+	{
+		char c = 0;
+		g_assert_true(vmmem_memory_read_slice(got, vmmem_guest_addr(299 * 0x10000 + 8), &c,
+						      1, &error));
+		g_assert_cmpint(c, ==, 'x');
+	}
+	vmmem_memory_unref(got);
+	vmmem_memory_unref(mem);
+	for (int i = 0; i < N; i++)
+		g_free(names[i]);
+}
+
+static void
+test_private_anonymous_refused_before_sending(void)
+{
+	vmmem_region_spec_t specs[2] = {
+		{ .name = "shared-ram", .start = vmmem_guest_addr(0), .size = MiB(1),
+		  .provider = "memfd" },
+		{ .name = "rom", .start = vmmem_guest_addr(MiB(1)), .size = MiB(1),
+		  .provider = "mmap" },
+	};
+	GError *error = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(specs, 2, &error);
+	int sv[2], avail = -1;
+
+	g_assert_no_error(error);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_false(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_UNSUPPORTED);
+	g_assert_nonnull(strstr(error->message, "region 'rom'"));
+	g_assert_nonnull(strstr(error->message, "has no fd"));
+	g_clear_error(&error);
+	/* Nothing was sent. */
+	g_assert_cmpint(ioctl_fionread(sv[1], &avail), ==, 0);
+	g_assert_cmpint(avail, ==, 0);
+	close(sv[0]);
+	close(sv[1]);
+	vmmem_memory_unref(mem);
+}
+
+static void
+test_private_file_mapping_refused(void)
+{
+	GError *error = NULL;
+	int fd = memfd_create("private", MFD_CLOEXEC), sv[2];
+	char *fdopt = g_strdup_printf("%d", fd);
+	struct vmmem_provider_option opts[] = { { "fd", fdopt }, { "shared", "no" } };
+	vmmem_region_spec_t spec = { .name = "cow", .start = vmmem_guest_addr(0), .size = MiB(1),
+				     .provider = "mmap", .options = opts, .n_options = 2 };
+	vmmem_memory_t *mem;
+
+	g_assert_cmpint(ftruncate(fd, MiB(1)), ==, 0);
+	mem = vmmem_memory_new(&spec, 1, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_false(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_UNSUPPORTED);
+	g_assert_nonnull(strstr(error->message, "region 'cow'"));
+	g_assert_nonnull(strstr(error->message, "private"));
+	g_clear_error(&error);
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+	g_free(fdopt);
+	vmmem_memory_unref(mem);
+}
+
+static void
+test_datagram_socket_refused(void)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem = two_memfd_regions(&error);
+	int sv[2];
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_false(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_UNSUPPORTED);
+	g_assert_nonnull(strstr(error->message, "not an AF_UNIX SOCK_STREAM socket"));
+	g_clear_error(&error);
+	close(sv[0]);
+	close(sv[1]);
+	vmmem_memory_unref(mem);
+}
+
+/* ---- malformed messages: built by hand, sent with optional fds ---- */
+
+static void
+put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A header and one record for a region "bad" of `size` bytes. */
+static size_t
+build_message(uint8_t *buf, uint32_t n_regions, uint64_t size, uint32_t flags)
+{
+	memset(buf, 0, 24 + 40 + 3);
+	memcpy(buf, "VMMEMSHR", 8);
+	put_le(buf + 8, 1, 2);
+	put_le(buf + 10, 24, 2);
+	put_le(buf + 12, n_regions, 4);
+	put_le(buf + 16, 40, 4);
+	put_le(buf + 24, 0, 8);             /* start */
+	put_le(buf + 24 + 8, size, 8);      /* size */
+	put_le(buf + 24 + 24, 4096, 8);     /* page size */
+	put_le(buf + 24 + 32, flags, 4);
+	put_le(buf + 24 + 36, 3, 2);        /* name_len */
+	memcpy(buf + 24 + 40, "bad", 3);
+	return 24 + 40 + 3;
+}
+
+/* Sends `len` bytes (with `fd` attached unless -1), closes the sending
+ * end, and returns the receive error; checks that no fd leaked. */
+static GError *
+receive_malformed(const uint8_t *buf, size_t len, int fd)
+{
+	GError *error = NULL;
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int sv[2], before;
+	vmmem_memory_t *mem;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	if (fd >= 0) {
+		struct cmsghdr *c;
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof(ctl.b);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	g_assert_cmpint(sendmsg(sv[0], &msg, 0), ==, (ssize_t)len);
+	close(sv[0]);
+	before = open_fd_count();
+	mem = vmmem_memory_receive(sv[1], &error);
+	g_assert_null(mem);
+	g_assert_nonnull(error);
+	g_assert_cmpint(open_fd_count(), ==, before);
+	close(sv[1]);
+	return error;
+}
+
+static int
+sized_memfd(uint64_t size)
+{
+	int fd = memfd_create("peer", MFD_CLOEXEC);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, (off_t)size), ==, 0);
+	return fd;
+}
+
+static void
+test_malformed_bad_magic(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	GError *error;
+
+	buf[0] = 'X';
+	error = receive_malformed(buf, len, -1);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "bad magic"));
+	g_error_free(error);
+}
+
+static void
+test_malformed_truncated(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = sized_memfd(0x1000);
+	GError *error = receive_malformed(buf, len - 2, fd);
+
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_SHORT_TRANSFER);
+	g_assert_nonnull(strstr(error->message, "the name of record 0"));
+	g_error_free(error);
+	close(fd);
+}
+
+static void
+test_malformed_missing_fd(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	GError *error = receive_malformed(buf, len, -1);
+
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "1 regions but 0 fds"));
+	g_error_free(error);
+}
+
+static void
+test_malformed_zero_and_huge_counts(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 0, 0x1000, 5);
+	GError *error = receive_malformed(buf, len, -1);
+
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "announces 0 regions"));
+	g_clear_error(&error);
+	build_message(buf, 0xffffffff, 0x1000, 5);
+	error = receive_malformed(buf, len, -1);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "announces 4294967295 regions"));
+	g_error_free(error);
+}
+
+static void
+test_malformed_size_past_fd_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, MiB(1), 5); /* the fd has only 4 KiB */
+	int fd = sized_memfd(0x1000);
+	GError *error = receive_malformed(buf, len, fd);
+
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_CREATE);
+	g_assert_nonnull(strstr(error->message, "region 'bad'"));
+	g_error_free(error);
+	close(fd);
+}
+
+static void
+test_malformed_page_size_mismatch_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, MiB(2), 5);
+	int fd = sized_memfd(MiB(2));
+	GError *error;
+
+	put_le(buf + 24 + 24, MiB(2), 8); /* claims huge pages; the memfd has 4 KiB */
+	error = receive_malformed(buf, len, fd);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "region 'bad'"));
+	g_assert_nonnull(strstr(error->message, "page size 0x200000"));
+	g_error_free(error);
+	close(fd);
+}
+
+static void
+test_hugetlb_memfd_keeps_page_size(void)
+{
+	vmmem_region_spec_t spec = { .name = "huge", .start = vmmem_guest_addr(0),
+				     .size = MiB(2), .provider = "memfd" };
+	struct vmmem_provider_option opts[] = { { "hugetlb", "yes" }, { "page-size", "2M" } };
+	GError *error = NULL;
+	vmmem_memory_t *mem, *got;
+	uint64_t v = 0;
+
+	hugetest_lock();
+	if (!hugetest_require(MiB(2), 1))
+		return;
+	spec.options = opts;
+	spec.n_options = 2;
+	mem = vmmem_memory_new(&spec, 1, &error);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_store(mem, vmmem_guest_addr(MiB(2) - 8), 8, 0xfeed,
+					 memory_order_relaxed, &error));
+	got = loopback(mem, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_region_page_size(vmmem_memory_region(got, 0)), ==, MiB(2));
+	g_assert_true(vmmem_region_flags(vmmem_memory_region(got, 0)) & VMMEM_REGION_HUGETLB);
+	g_assert_true(vmmem_memory_load(got, vmmem_guest_addr(MiB(2) - 8), 8, memory_order_relaxed,
+					&v, &error));
+	g_assert_cmphex(v, ==, 0xfeed);
+	vmmem_memory_unref(got);
+	vmmem_memory_unref(mem);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/share/fork/parent-writes-child-reads-and-back",
+			test_fork_both_directions);
+	g_test_add_func("/share/send/many-regions-batch-fds-without-leaks",
+			test_many_regions_batch_fds);
+	g_test_add_func("/share/send/hugetlb-memfd-keeps-page-size",
+			test_hugetlb_memfd_keeps_page_size);
+	g_test_add_func("/share/send/private-anonymous-refused-before-sending",
+			test_private_anonymous_refused_before_sending);
+	g_test_add_func("/share/send/private-file-mapping-refused",
+			test_private_file_mapping_refused);
+	g_test_add_func("/share/send/datagram-socket-refused", test_datagram_socket_refused);
+	g_test_add_func("/share/receive/bad-magic-refused", test_malformed_bad_magic);
+	g_test_add_func("/share/receive/truncated-message-refused", test_malformed_truncated);
+	g_test_add_func("/share/receive/missing-fd-refused", test_malformed_missing_fd);
+	g_test_add_func("/share/receive/zero-and-huge-region-counts-refused",
+			test_malformed_zero_and_huge_counts);
+	g_test_add_func("/share/receive/size-past-fd-end-refused",
+			test_malformed_size_past_fd_refused);
+	g_test_add_func("/share/receive/page-size-other-than-fd-refused",
+			test_malformed_page_size_mismatch_refused);
+	return g_test_run();
+}
