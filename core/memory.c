@@ -185,6 +185,17 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 	memset(&r->mapping, 0, sizeof(r->mapping));
 	r->mapping.fd = -1;
 	ops = r->module->desc->ops;
+	/* A bad option value is the caller's configuration, not a failed
+	 * mapping: <vmmem/error.h> gives it VMMEM_ERROR_PROVIDER_OPTION. A
+	 * provider without validate() reports it from create() instead. */
+	if (VMMEM_PROVIDER_HAS_OP(ops, validate) &&
+	    (rc = ops->validate(&req, msg, sizeof(msg))) != 0) {
+		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
+				   "region '%s': provider '%s' (%s): %s", r->name,
+				   r->module->desc->name, r->module->path,
+				   msg[0] ? msg : g_strerror(rc));
+		goto fail;
+	}
 	rc = ops->create(&req, &r->mapping, msg, sizeof(msg));
 	if (rc != 0) {
 		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_CREATE, rc,
