@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -184,6 +185,17 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 	memset(&r->mapping, 0, sizeof(r->mapping));
 	r->mapping.fd = -1;
 	ops = r->module->desc->ops;
+	/* A bad option value is the caller's configuration, not a failed
+	 * mapping: <vmmem/error.h> gives it VMMEM_ERROR_PROVIDER_OPTION. A
+	 * provider without validate() reports it from create() instead. */
+	if (VMMEM_PROVIDER_HAS_OP(ops, validate) &&
+	    (rc = ops->validate(&req, msg, sizeof(msg))) != 0) {
+		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
+				   "region '%s': provider '%s' (%s): %s", r->name,
+				   r->module->desc->name, r->module->path,
+				   msg[0] ? msg : g_strerror(rc));
+		goto fail;
+	}
 	rc = ops->create(&req, &r->mapping, msg, sizeof(msg));
 	if (rc != 0) {
 		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_CREATE, rc,
@@ -229,6 +241,8 @@ fail:
 static bool
 check_layout(struct vmmem_region *sorted, size_t n, GError **error)
 {
+	uint64_t base_page = (uint64_t)sysconf(_SC_PAGESIZE);
+
 	for (size_t i = 0; i < n; i++) {
 		struct vmmem_region *r = &sorted[i];
 
@@ -241,6 +255,20 @@ check_layout(struct vmmem_region *sorted, size_t n, GError **error)
 			vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
 				     "region '%s' [0x%" PRIx64 ", +0x%" PRIx64 ") ends past 2^64",
 				     r->name, r->start, r->size);
+			return false;
+		}
+		/* Every provider's page size is a multiple of the base page
+		 * size, so a finer start or size can never be backed: say so
+		 * here, as a layout error, instead of letting a provider's
+		 * create() fail on it. Coarser (huge) page sizes are checked
+		 * against the mapping in region_create(). */
+		if ((r->start | r->size) & (base_page - 1)) {
+			bool bad_start = (r->start & (base_page - 1)) != 0;
+			vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+				     "region '%s': %s 0x%" PRIx64 " is not a multiple of the page "
+				     "size 0x%" PRIx64,
+				     r->name, bad_start ? "start" : "size",
+				     bad_start ? r->start : r->size, base_page);
 			return false;
 		}
 		r->last = r->start + (r->size - 1);

@@ -1,3 +1,277 @@
-#include <vmmem/vmmem.h>
-static void t(void) { g_assert_true(TRUE); }
-int main(int argc, char **argv) { g_test_init(&argc, &argv, NULL); g_test_add_func("/placeholder", t); return g_test_run(); }
+/* Loading providers: every failure stage has its own code and a message
+ * naming the file; modules are shared between memories and stay loaded
+ * while any region uses them. Uses the deliberately broken modules in
+ * $VMMEM_TEST_PROVIDERS_DIR (tests/providers/broken.c). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "testutil.h"
+
+#define G(x) vmmem_guest_addr(x)
+
+static const char *
+broken_dir(void)
+{
+	const char *d = g_getenv("VMMEM_TEST_PROVIDERS_DIR");
+
+	g_assert_nonnull(d);
+	return d;
+}
+
+/* The mmap provider's file, found through VMMEM_PROVIDER_PATH. */
+static char *
+mmap_path(void)
+{
+	vmmem_region_spec_t s = { .start = { 0 }, .size = TU_2M, .provider = "mmap" };
+	GError *err = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&s, 1, &err);
+	char *path;
+
+	g_assert_no_error(err);
+	path = g_strdup(vmmem_region_provider_path(vmmem_memory_region(mem, 0)));
+	vmmem_memory_unref(mem);
+	return path;
+}
+
+/* Creates a one-region memory with `provider` and expects `code` with a
+ * message naming `path` and `extra` (may be NULL). */
+static void
+expect_fail(const char *provider, int code, const char *path, const char *extra)
+{
+	vmmem_region_spec_t s = { .name = "ram", .start = { 0 }, .size = TU_2M,
+				  .provider = provider };
+	GError *err = NULL;
+
+	g_assert_null(vmmem_memory_new(&s, 1, &err));
+	tu_assert_error(&err, code, path, "'ram'", extra ? extra : "");
+}
+
+static void
+expect_broken(const char *file, int code, const char *extra)
+{
+	char *path = g_build_filename(broken_dir(), file, NULL);
+
+	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+	expect_fail(path, code, path, extra);
+	g_free(path);
+}
+
+static void
+test_not_found_by_name_lists_dirs(void)
+{
+	const char *dirs = g_getenv("VMMEM_PROVIDER_PATH");
+	char **first = g_strsplit(dirs, ":", 2);
+	char *where = g_build_filename(first[0], "no-such-provider.so", NULL);
+
+	expect_fail("no-such-provider", VMMEM_ERROR_PROVIDER_NOT_FOUND, "'no-such-provider'", where);
+	g_free(where);
+	g_strfreev(first);
+}
+
+static void
+test_not_found_by_path(void)
+{
+	char *dir = tu_tmpdir(), *path = g_build_filename(dir, "missing.so", NULL);
+
+	expect_fail(path, VMMEM_ERROR_PROVIDER_NOT_FOUND, path, NULL);
+	g_free(path);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+static void
+test_bad_name_refused(void)
+{
+	expect_fail("..", VMMEM_ERROR_PROVIDER_NOT_FOUND, "'..'", NULL);
+	expect_fail("mm ap", VMMEM_ERROR_PROVIDER_NOT_FOUND, "'mm ap'", NULL);
+}
+
+static void
+test_garbage_file_is_load_error_with_dlerror(void)
+{
+	char *dir = tu_tmpdir(), *path = g_build_filename(dir, "x.so", NULL);
+	char garbage[256];
+
+	memset(garbage, 'Z', sizeof(garbage));
+	g_assert_true(g_file_set_contents(path, garbage, sizeof(garbage), NULL));
+	g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+	/* glibc's dlerror() text for a file that is not ELF. */
+	expect_fail(path, VMMEM_ERROR_PROVIDER_LOAD, path, "invalid ELF header");
+	g_free(path);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+static void
+test_undefined_symbol_is_load_error(void)
+{
+	expect_broken("undefined-symbol.so", VMMEM_ERROR_PROVIDER_LOAD,
+		      "vmmem_test_symbol_that_does_not_exist");
+}
+
+static void
+test_no_entry_symbol(void)
+{
+	expect_broken("no-entry.so", VMMEM_ERROR_PROVIDER_NO_ENTRY, "vmmem_provider_entry");
+}
+
+static void
+test_abi_major_differs(void)
+{
+	char *v = g_strdup_printf("%d.", VMMEM_PROVIDER_ABI_MAJOR + 1);
+
+	expect_broken("abi-major.so", VMMEM_ERROR_PROVIDER_ABI, v);
+	g_free(v);
+}
+
+static void
+test_abi_minor_newer(void)
+{
+	char *v = g_strdup_printf("%d.%d", VMMEM_PROVIDER_ABI_MAJOR, VMMEM_PROVIDER_ABI_MINOR + 1);
+
+	expect_broken("abi-minor.so", VMMEM_ERROR_PROVIDER_ABI, v);
+	g_free(v);
+}
+
+static void
+test_invalid_descriptor(void)
+{
+	expect_broken("no-name.so", VMMEM_ERROR_PROVIDER_INVALID, "name");
+	expect_broken("no-create.so", VMMEM_ERROR_PROVIDER_INVALID, "create");
+}
+
+static void
+test_create_failure_carries_provider_message(void)
+{
+	vmmem_region_spec_t s[2] = {
+		{ .name = "fine", .start = { 0 }, .size = TU_2M, .provider = "mmap" },
+		{ .name = "ram", .start = { TU_2M }, .size = TU_2M },
+	};
+	char *path = g_build_filename(broken_dir(), "create-fails.so", NULL);
+	GError *err = NULL;
+
+	s[1].provider = path;
+	g_assert_null(vmmem_memory_new(s, 2, &err));
+	g_assert_nonnull(err);
+	g_assert_cmpint(vmmem_error_get_errno(err), ==, ENOSPC);
+	tu_assert_error(&err, VMMEM_ERROR_PROVIDER_CREATE, path, "'ram'",
+			"the test provider refuses every region");
+	g_free(path);
+}
+
+static void
+test_world_writable_refused(void)
+{
+	char *dir = tu_tmpdir(), *src = mmap_path(), *copy = g_build_filename(dir, "copy.so", NULL);
+	char *data = NULL;
+	gsize len = 0;
+	vmmem_region_spec_t s = { .start = { 0 }, .size = TU_2M, .provider = copy };
+	vmmem_memory_t *mem;
+	GError *err = NULL;
+
+	g_assert_true(g_file_get_contents(src, &data, &len, NULL));
+	g_assert_true(g_file_set_contents(copy, data, (gssize)len, NULL));
+	g_assert_cmpint(g_chmod(copy, 0666), ==, 0);
+	expect_fail(copy, VMMEM_ERROR_PROVIDER_LOAD, copy, "writable by everyone");
+	/* The same file with a sane mode loads: the mode was the reason. */
+	g_assert_cmpint(g_chmod(copy, 0644), ==, 0);
+	mem = vmmem_memory_new(&s, 1, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(vmmem_region_provider_path(vmmem_memory_region(mem, 0)), ==, copy);
+	vmmem_memory_unref(mem);
+	g_free(data);
+	g_free(src);
+	g_free(copy);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+static void
+test_found_through_provider_path(void)
+{
+	char *dir = tu_tmpdir(), *src = mmap_path(), *copy = g_build_filename(dir, "other.so", NULL);
+	char *old = g_strdup(g_getenv("VMMEM_PROVIDER_PATH")), *env;
+	char *data = NULL;
+	gsize len = 0;
+	vmmem_region_spec_t s = { .start = { 0 }, .size = TU_2M, .provider = "other" };
+	vmmem_memory_t *mem;
+	GError *err = NULL;
+
+	g_assert_true(g_file_get_contents(src, &data, &len, NULL));
+	g_assert_true(g_file_set_contents(copy, data, (gssize)len, NULL));
+	g_assert_cmpint(g_chmod(copy, 0755), ==, 0);
+	expect_fail("other", VMMEM_ERROR_PROVIDER_NOT_FOUND, "other.so", NULL);
+	/* Empty entries are skipped; the new directory is searched. */
+	env = g_strdup_printf("::%s:%s", dir, old);
+	g_setenv("VMMEM_PROVIDER_PATH", env, TRUE);
+	mem = vmmem_memory_new(&s, 1, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(vmmem_region_provider_path(vmmem_memory_region(mem, 0)), ==, copy);
+	g_assert_cmpstr(vmmem_region_provider_name(vmmem_memory_region(mem, 0)), ==, "mmap");
+	vmmem_memory_unref(mem);
+	g_setenv("VMMEM_PROVIDER_PATH", old, TRUE);
+	g_free(env);
+	g_free(old);
+	g_free(data);
+	g_free(src);
+	g_free(copy);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+static void
+test_shared_module_outlives_one_memory(void)
+{
+	vmmem_region_spec_t s = { .start = { 0 }, .size = TU_2M, .provider = "mmap" };
+	char *path = mmap_path();
+	vmmem_region_spec_t by_path = { .start = { 0 }, .size = TU_2M, .provider = path };
+	GError *err = NULL;
+	vmmem_memory_t *a = vmmem_memory_new(&s, 1, &err);
+	vmmem_memory_t *b = vmmem_memory_new(&by_path, 1, &err);
+	uint64_t v = 0;
+
+	g_assert_no_error(err);
+	g_assert_cmpstr(vmmem_region_provider_path(vmmem_memory_region(a, 0)), ==,
+			vmmem_region_provider_path(vmmem_memory_region(b, 0)));
+	g_assert_true(vmmem_memory_store_u64(b, G(8), 0xabcdef, memory_order_seq_cst, &err));
+	vmmem_memory_unref(a);
+	/* b's region was created by the module; it must still work and its
+	 * destroy() must still be callable. */
+	g_assert_true(vmmem_memory_load_u64(b, G(8), &v, memory_order_seq_cst, &err));
+	g_assert_cmphex(v, ==, 0xabcdef);
+	g_assert_cmpstr(vmmem_region_provider_name(vmmem_memory_region(b, 0)), ==, "mmap");
+	g_assert_no_error(err);
+	vmmem_memory_unref(b);
+	/* And the module loads again after the last user is gone. */
+	a = vmmem_memory_new(&s, 1, &err);
+	g_assert_no_error(err);
+	vmmem_memory_unref(a);
+	g_free(path);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/loader/not-found/by-name-lists-directories",
+			test_not_found_by_name_lists_dirs);
+	g_test_add_func("/loader/not-found/by-path", test_not_found_by_path);
+	g_test_add_func("/loader/not-found/bad-name", test_bad_name_refused);
+	g_test_add_func("/loader/load/garbage-file-gives-dlerror",
+			test_garbage_file_is_load_error_with_dlerror);
+	g_test_add_func("/loader/load/undefined-symbol", test_undefined_symbol_is_load_error);
+	g_test_add_func("/loader/no-entry-symbol", test_no_entry_symbol);
+	g_test_add_func("/loader/abi/major-differs", test_abi_major_differs);
+	g_test_add_func("/loader/abi/minor-newer", test_abi_minor_newer);
+	g_test_add_func("/loader/invalid-descriptor/no-name-no-create", test_invalid_descriptor);
+	g_test_add_func("/loader/create-fails/carries-provider-message",
+			test_create_failure_carries_provider_message);
+	g_test_add_func("/loader/world-writable-file-refused", test_world_writable_refused);
+	g_test_add_func("/loader/found-through-provider-path", test_found_through_provider_path);
+	g_test_add_func("/loader/shared-module-outlives-one-memory",
+			test_shared_module_outlives_one_memory);
+	return g_test_run();
+}
