@@ -24,14 +24,17 @@ meminfo_hugepagesize(void)
 }
 
 /* Takes GError ** so that it is read after the call in the first argument
- * has run (argument evaluation order is unspecified). */
+ * has run (argument evaluation order is unspecified). Requests the
+ * provider can refuse without mapping (its validate()) fail with
+ * VMMEM_ERROR_PROVIDER_OPTION; running out of pages at creation with
+ * VMMEM_ERROR_PROVIDER_CREATE. */
 static void
-expect_create_error(vmmem_memory_t *mem, GError **errorp, const char *needle)
+expect_error(vmmem_memory_t *mem, GError **errorp, int code, const char *needle)
 {
 	GError *error = *errorp;
 
 	g_assert_null(mem);
-	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_CREATE);
+	g_assert_error(error, VMMEM_ERROR, code);
 	if (!strstr(error->message, needle))
 		g_error("message '%s' lacks '%s'", error->message, needle);
 	g_error_free(error);
@@ -176,7 +179,7 @@ test_not_hugetlbfs_refused(void)
 	char *needle = g_strdup_printf("'%s' is not a hugetlbfs mount", dir);
 	vmmem_memory_t *mem = hugetest_new("hugetlbfs", 0, MiB(2), &error, opt, NULL);
 
-	expect_create_error(mem, &error, needle);
+	expect_error(mem, &error, VMMEM_ERROR_PROVIDER_OPTION, needle);
 	rmdir(dir);
 	g_free(needle);
 	g_free(opt);
@@ -196,8 +199,8 @@ test_mount_page_size_mismatch_refused(void)
 		return;
 	}
 	opt = g_strdup_printf("mount-dir=%s", hugetest_mount_2m());
-	expect_create_error(hugetest_new("hugetlbfs", 0, GiB(1), &error, opt, "page-size=1G", NULL),
-			    &error, "has 2 MiB pages");
+	expect_error(hugetest_new("hugetlbfs", 0, GiB(1), &error, opt, "page-size=1G", NULL),
+			    &error, VMMEM_ERROR_PROVIDER_OPTION, "has 2 MiB pages");
 	g_free(opt);
 }
 
@@ -208,8 +211,8 @@ test_unaligned_size_names_page_size(void)
 
 	if (!hugetest_require(MiB(2), 0))
 		return;
-	expect_create_error(hugetest_new("hugetlbfs", 0, MiB(3), &error, "page-size=2M", NULL),
-			    &error,
+	expect_error(hugetest_new("hugetlbfs", 0, MiB(3), &error, "page-size=2M", NULL),
+		     &error, VMMEM_ERROR_PROVIDER_OPTION,
 			    "size 0x300000 is not a multiple of the huge page size 0x200000 (2 MiB)");
 }
 
@@ -220,8 +223,8 @@ test_unaligned_start_refused(void)
 
 	if (!hugetest_require(MiB(2), 0))
 		return;
-	expect_create_error(hugetest_new("hugetlbfs", MiB(1), MiB(2), &error, "page-size=2M", NULL),
-			    &error,
+	expect_error(hugetest_new("hugetlbfs", MiB(1), MiB(2), &error, "page-size=2M", NULL),
+		     &error, VMMEM_ERROR_PROVIDER_OPTION,
 			    "start 0x100000 is not a multiple of the huge page size 0x200000 (2 MiB)");
 }
 
@@ -230,8 +233,8 @@ test_unsupported_page_size_lists_sizes(void)
 {
 	GError *error = NULL;
 
-	expect_create_error(hugetest_new("hugetlbfs", 0, MiB(4), &error, "page-size=4M", NULL),
-			    &error, "option page-size = '4M': this kernel has no huge pages of that size");
+	expect_error(hugetest_new("hugetlbfs", 0, MiB(4), &error, "page-size=4M", NULL),
+			    &error, VMMEM_ERROR_PROVIDER_OPTION, "option page-size = '4M': this kernel has no huge pages of that size");
 }
 
 static void
@@ -239,9 +242,9 @@ test_noreserve_without_prefault_refused(void)
 {
 	GError *error = NULL;
 
-	expect_create_error(hugetest_new("hugetlbfs", 0, MiB(2), &error, "reserve=no",
+	expect_error(hugetest_new("hugetlbfs", 0, MiB(2), &error, "reserve=no",
 					 "prefault=no", NULL),
-			    &error, "reserve = no and prefault = no");
+			    &error, VMMEM_ERROR_PROVIDER_OPTION, "reserve = no and prefault = no");
 }
 
 static int sigbus_seen;
@@ -279,7 +282,7 @@ check_out_of_pages(const char *const *opts)
 	expect = g_strdup_printf("asked for %llu pages, %llu free", (unsigned long long)want,
 				 (unsigned long long)free_before);
 	g_assert_cmpint(vmmem_error_get_errno(error), ==, ENOMEM);
-	expect_create_error(mem, &error, expect);
+	expect_error(mem, &error, VMMEM_ERROR_PROVIDER_CREATE, expect);
 	g_assert_cmpuint(hugetest_free_pages(MiB(2)), ==, free_before);
 
 	g_assert_cmpint(sigaction(SIGBUS, &old, &after), ==, 0);

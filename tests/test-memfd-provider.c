@@ -134,7 +134,7 @@ test_bad_seal_value_names_option(void)
 	vmmem_memory_t *mem = hugetest_new("memfd", 0, MiB(1), &error, "seal=maybe", NULL);
 
 	g_assert_null(mem);
-	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_CREATE);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_OPTION);
 	g_assert_nonnull(strstr(error->message, "option seal = 'maybe'"));
 	g_error_free(error);
 }
@@ -147,7 +147,7 @@ test_page_size_without_hugetlb_refused(void)
 		hugetest_new("memfd", 0, MiB(2), &error, "hugetlb=no", "page-size=2M", NULL);
 
 	g_assert_null(mem);
-	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_CREATE);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_OPTION);
 	g_assert_nonnull(strstr(error->message, "page-size needs hugetlb = yes"));
 	g_error_free(error);
 }
@@ -190,7 +190,7 @@ test_hugetlb_unaligned_size_names_page_size(void)
 		return;
 	mem = hugetest_new("memfd", 0, MiB(3), &error, "page-size=2M", NULL);
 	g_assert_null(mem);
-	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_CREATE);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_OPTION);
 	g_assert_nonnull(strstr(error->message, "not a multiple of the huge page size 0x200000 (2 MiB)"));
 	g_error_free(error);
 }

@@ -7,11 +7,35 @@
 
 #include <glib/gstdio.h>
 
+#include "hugetest.h"
+
+/* hugetlbfs regions take one 2 MiB page each; a test holds at most a few
+ * memories of 3 regions at once. The lock keeps the provider tests that
+ * drain the pool on purpose from running at the same time. */
+static const char *
+hugetlbfs_skip_reason(void)
+{
+	static char why[256];
+	uint64_t free_pages;
+
+	hugetest_lock();
+	free_pages = hugetest_free_pages(MiB(2));
+	if (free_pages >= 12)
+		return NULL;
+	g_snprintf(why, sizeof(why),
+		   "only %" G_GUINT64_FORMAT " free 2 MiB huge pages, the suite needs 12: "
+		   "echo 128 > /proc/sys/vm/nr_hugepages (as root)",
+		   free_pages);
+	return why;
+}
+
 /* The built-in providers the consumer suite runs against. Add an entry
  * (with a skip_reason for hosts that cannot back it) to run every
  * parameterised case against another provider. */
 const tu_provider_t tu_providers[] = {
 	{ .name = "mmap" },
+	{ .name = "memfd" },
+	{ .name = "hugetlbfs", .skip_reason = hugetlbfs_skip_reason },
 };
 const size_t tu_n_providers = G_N_ELEMENTS(tu_providers);
 
