@@ -553,7 +553,10 @@ parse(vmmem_config_t *cfg, GKeyFile *kf, GError **error)
 	}
 	if (ok)
 		resolve_providers(cfg, region_provider, default_provider, modules);
-	g_strfreev(region_provider);
+	/* Not g_strfreev: regions without a provider leave NULL gaps. */
+	for (gsize i = 0; i < n_groups; i++)
+		g_free(region_provider[i]);
+	g_free(region_provider);
 	g_free(default_provider);
 	g_hash_table_unref(modules);
 	g_strfreev(groups);
