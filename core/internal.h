@@ -13,6 +13,7 @@
 
 #include <vmmem/vmmem.h>
 #include <vmmem/provider.h>
+#include <vmmem/provider-info.h>
 
 /* ---- error.c ---- */
 
@@ -40,6 +41,14 @@ void vmmem__module_unref(vmmem__module_t *module);
 bool vmmem__module_check_options(const vmmem__module_t *module, const char *region_name,
 				 const struct vmmem_provider_option *options, size_t n_options,
 				 GError **error);
+
+/* Calls the provider's optional validate() (VMMEM_PROVIDER_HAS_OP) with
+ * the request create() would get, mapping nothing. True if the provider
+ * has no validate(); else VMMEM_ERROR_PROVIDER_OPTION with its message. */
+bool vmmem__module_validate(const vmmem__module_t *module, const char *region_name,
+			    uint64_t start, uint64_t size,
+			    const struct vmmem_provider_option *options, size_t n_options,
+			    GError **error);
 
 /* The provider search path: VMMEM_PROVIDER_PATH (secure_getenv) entries,
  * then the built-in providerdir. NULL-terminated; free with g_strfreev. */
@@ -80,6 +89,10 @@ vmmem__fast_host(const vmmem_memory_t *mem, uint64_t addr, size_t len)
 		return NULL;
 	return r->host + roff;
 }
+
+/* The layout checks vmmem_memory_new() makes before it maps anything
+ * (zero size, wrap past 2^64, overlap naming both regions), on their own. */
+bool vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error);
 
 /* Index of the region holding addr, or -1. Binary search; O(log n). */
 ptrdiff_t vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr);

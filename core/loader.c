@@ -277,3 +277,138 @@ vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
 	}
 	return true;
 }
+
+bool
+vmmem__module_validate(const vmmem__module_t *m, const char *region_name, uint64_t start,
+		       uint64_t size, const struct vmmem_provider_option *options,
+		       size_t n_options, GError **error)
+{
+	const struct vmmem_provider_ops *ops = m->desc->ops;
+	struct vmmem_provider_request req;
+	char msg[512] = "";
+	int rc;
+
+	if (!VMMEM_PROVIDER_HAS_OP(ops, validate))
+		return true;
+	memset(&req, 0, sizeof(req));
+	req.struct_size = sizeof(req);
+	req.region_name = region_name;
+	req.guest_start = start;
+	req.size = size;
+	req.options = options;
+	req.n_options = n_options;
+	rc = ops->validate(&req, msg, sizeof(msg));
+	if (rc != 0) {
+		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
+				   "provider '%s' (%s) rejects the region: %s", m->desc->name,
+				   m->path, msg[0] ? msg : g_strerror(rc));
+		return false;
+	}
+	return true;
+}
+
+/* ---- Listing what is installed (the public side of the search path) ---- */
+
+char **
+vmmem_provider_search_path(void)
+{
+	return vmmem__provider_search_path();
+}
+
+static void
+info_free(gpointer p)
+{
+	vmmem_provider_info_t *info = p;
+
+	g_free(info->path);
+	g_free(info->name);
+	g_free(info->version);
+	g_free(info->description);
+	g_strfreev(info->options);
+	g_free(info->shadowed_by);
+	g_clear_error(&info->error);
+	g_free(info);
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads one file the way a region would (same checks, same cache), copies
+ * what the descriptor says and lets the module go again. */
+static vmmem_provider_info_t *
+describe(const char *path)
+{
+	vmmem_provider_info_t *info = g_new0(vmmem_provider_info_t, 1);
+	vmmem__module_t *m = vmmem__module_get(path, &info->error);
+
+	info->path = g_strdup(path);
+	if (!m)
+		return info;
+	info->name = g_strdup(m->desc->name);
+	info->version = g_strdup(m->desc->version ? m->desc->version : "");
+	info->description = g_strdup(m->desc->description);
+	info->abi_major = m->desc->abi_major;
+	info->abi_minor = m->desc->abi_minor;
+	info->options = g_strdupv((char **)m->desc->options);
+	if (!info->options)
+		info->options = g_new0(char *, 1);
+	vmmem__module_unref(m);
+	return info;
+}
+
+GPtrArray *
+vmmem_provider_list(void)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(info_free);
+	GHashTable *first = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTable *visited = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	char **dirs = vmmem__provider_search_path();
+
+	for (char **d = dirs; *d; d++) {
+		char *canon = g_canonicalize_filename(*d, NULL);
+		GDir *dir;
+		GPtrArray *names;
+		const char *entry;
+
+		/* VMMEM_PROVIDER_PATH may repeat providerdir: list each file once. */
+		if (!g_hash_table_add(visited, canon))
+			continue;
+		dir = g_dir_open(*d, 0, NULL); /* a missing directory holds nothing */
+		names = g_ptr_array_new_with_free_func(g_free);
+		if (!dir) {
+			g_ptr_array_unref(names);
+			continue;
+		}
+		while ((entry = g_dir_read_name(dir)))
+			if (g_str_has_suffix(entry, ".so") && strlen(entry) > 3)
+				g_ptr_array_add(names, g_strdup(entry));
+		g_dir_close(dir);
+		/* Directory order is arbitrary; users compare listings. */
+		qsort(names->pdata, names->len, sizeof(char *), compare_strings);
+		for (guint i = 0; i < names->len; i++) {
+			const char *file = names->pdata[i];
+			char *path = g_build_filename(*d, file, NULL);
+			vmmem_provider_info_t *info;
+			const char *winner;
+
+			info = describe(path);
+			/* resolve() takes NAME.so from the first directory that has
+			 * it; later files of the same name are never loaded by name. */
+			winner = g_hash_table_lookup(first, file);
+			if (winner)
+				info->shadowed_by = g_strdup(winner);
+			else
+				g_hash_table_insert(first, g_strdup(file), g_strdup(path));
+			g_ptr_array_add(list, info);
+			g_free(path);
+		}
+		g_ptr_array_unref(names);
+	}
+	g_strfreev(dirs);
+	g_hash_table_unref(first);
+	g_hash_table_unref(visited);
+	return list;
+}

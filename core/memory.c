@@ -284,6 +284,42 @@ check_layout(struct vmmem_region *sorted, size_t n, GError **error)
 	return true;
 }
 
+/* The regions of `specs`, named, sorted by start; index is the spec's. */
+static struct vmmem_region *
+sorted_regions(const vmmem_region_spec_t *specs, size_t n)
+{
+	struct vmmem_region *regions = g_new0(struct vmmem_region, n);
+
+	for (size_t i = 0; i < n; i++) {
+		regions[i].name = specs[i].name ? g_strdup(specs[i].name)
+						: g_strdup_printf("region %zu", i);
+		regions[i].start = specs[i].start.raw;
+		regions[i].size = specs[i].size;
+		regions[i].index = i; /* spec index until sorted */
+	}
+	qsort(regions, n, sizeof(*regions), compare_start);
+	return regions;
+}
+
+bool
+vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error)
+{
+	struct vmmem_region *regions;
+	bool ok;
+
+	if (n == 0 || !specs) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+			     "a guest memory needs at least one region");
+		return false;
+	}
+	regions = sorted_regions(specs, n);
+	ok = check_layout(regions, n, error);
+	for (size_t i = 0; i < n; i++)
+		g_free(regions[i].name);
+	g_free(regions);
+	return ok;
+}
+
 vmmem_memory_t *
 vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
 {
@@ -299,15 +335,7 @@ vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
 
 	mem = g_new0(vmmem_memory_t, 1);
 	mem->refcount = 1;
-	mem->regions = g_new0(struct vmmem_region, n);
-	for (size_t i = 0; i < n; i++) {
-		mem->regions[i].name = specs[i].name ? g_strdup(specs[i].name)
-						     : g_strdup_printf("region %zu", i);
-		mem->regions[i].start = specs[i].start.raw;
-		mem->regions[i].size = specs[i].size;
-		mem->regions[i].index = i; /* spec index until sorted */
-	}
-	qsort(mem->regions, n, sizeof(*mem->regions), compare_start);
+	mem->regions = sorted_regions(specs, n);
 	mem->n = n;
 	if (!check_layout(mem->regions, n, error)) {
 		memory_free(mem);

@@ -20,6 +20,8 @@
  *   the pointer is not NULL (VMMEM_PROVIDER_HAS_OP).
  *
  * What the core guarantees a provider:
+ * - validate(), if present, is called for `vmmem check` and before
+ *   create(); it must map and open nothing (see docs/provider-abi.md).
  * - create() is called with a request whose size is non-zero; the options
  *   it receives are only keys listed in the descriptor's `options` (unknown
  *   keys are rejected by the core, naming the key, before create()).
@@ -31,7 +33,8 @@
  *
  * What a provider guarantees the core:
  * - create() returns a mapping of exactly req->size bytes, readable and
- *   writable, whose host address and size are multiples of page_size, and
+ *   writable, whose host address and size are multiples of page_size (a
+ *   power of two, at least the host page size), and
  *   that stays mapped until destroy(). Touching any byte of it must not
  *   raise a signal (prefault or reserve; see the hugetlbfs provider).
  * - On failure, create() returns a positive errno value, writes a message

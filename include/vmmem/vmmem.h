@@ -16,5 +16,7 @@
 #include <vmmem/slice.h>
 #include <vmmem/access.h>
 #include <vmmem/share.h>
+#include <vmmem/config.h>
+#include <vmmem/provider-info.h>
 
 #endif /* VMMEM_VMMEM_H */

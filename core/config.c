@@ -1,0 +1,745 @@
+/* The configuration file: from a key file to region specs, and the checks
+ * `vmmem check` runs without mapping anything.
+ *
+ * GKeyFile does the tokenising. Two things it does not do are done here
+ * first, on the raw text, so that the file means what it looks like:
+ * - comments after a value or a group header ("size = 1G  # low RAM");
+ *   GKeyFile would keep them as part of the value, or reject the header;
+ * - a group written twice, which GKeyFile would silently merge.
+ * Everything the parser rejects is VMMEM_ERROR_CONFIG and names file,
+ * group, key and value; what the core rejects keeps its code and gets the
+ * same prefix. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vmmem/config.h>
+
+#include "internal.h"
+
+/* A config file is a few hundred bytes; anything this big is a mistake. */
+#define MAX_CONFIG_BYTES (1024 * 1024)
+
+/* Where a region's provider came from, for messages. */
+struct region_origin {
+	char *group;    /* "region low" */
+	char *start;    /* the values as written */
+	char *size;
+	char *provider; /* "[region low] provider = x" and the module, if any */
+};
+
+struct vmmem_config {
+	char *path;
+	size_t n;
+	vmmem_region_spec_t *specs;
+	struct region_origin *origin;
+};
+
+static const char default_path[] = VMMEM_SYSCONFDIR "/vmmem/vmmem.conf";
+
+const char *
+vmmem_config_default_path(void)
+{
+	return default_path;
+}
+
+/* "PATH: [GROUP] KEY = 'VALUE': message", dropping the parts not given. */
+static void G_GNUC_PRINTF(7, 8)
+config_error_code(GError **error, int code, const char *path, const char *group,
+		  const char *key, const char *value, const char *fmt, ...)
+{
+	GString *s = g_string_new(path);
+	va_list ap;
+
+	g_string_append(s, ": ");
+	if (group)
+		g_string_append_printf(s, "[%s]", group);
+	if (group && key)
+		g_string_append_c(s, ' ');
+	if (key)
+		g_string_append(s, key);
+	if (key && value)
+		g_string_append_printf(s, " = '%s'", value);
+	if (group || key)
+		g_string_append(s, ": ");
+	va_start(ap, fmt);
+	g_string_append_vprintf(s, fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, VMMEM_ERROR, code, s->str);
+	g_string_free(s, TRUE);
+}
+
+#define config_error(error, ...) config_error_code(error, VMMEM_ERROR_CONFIG, __VA_ARGS__)
+
+/* ---- sizes ---- */
+
+/* Decimal or 0x-hex, optionally followed by K, M, G or T (powers of 1024).
+ * On failure *why says what is wrong with it (free it). */
+static bool
+parse_size(const char *s, uint64_t *out, char **why)
+{
+	const char *p = s;
+	unsigned base = 10, shift = 0;
+	uint64_t v = 0;
+	bool digits = false;
+
+	if (!*s) {
+		*why = g_strdup("the value is empty");
+		return false;
+	}
+	if (*s == '-') {
+		*why = g_strdup("a size cannot be negative");
+		return false;
+	}
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	for (; base == 16 ? g_ascii_isxdigit(*p) : g_ascii_isdigit(*p); p++) {
+		unsigned d = (unsigned)g_ascii_xdigit_value(*p);
+
+		if (v > (UINT64_MAX - d) / base) {
+			*why = g_strdup("it does not fit in 64 bits (the largest size is "
+					"0xffffffffffffffff)");
+			return false;
+		}
+		v = v * base + d;
+		digits = true;
+	}
+	if (!digits) {
+		*why = g_strdup("it is not a number (expected decimal digits, or 0x and hex "
+				"digits, then optionally K, M, G or T)");
+		return false;
+	}
+	switch (*p) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default: break;
+	}
+	if (*p && (!shift || p[1])) {
+		*why = g_strdup_printf("unknown suffix '%s' (expected K, M, G or T, for "
+				       "powers of 1024)",
+				       p);
+		return false;
+	}
+	if (shift && v > (UINT64_MAX >> shift)) {
+		*why = g_strdup("it does not fit in 64 bits (the largest size is "
+				"0xffffffffffffffff)");
+		return false;
+	}
+	*out = v << shift;
+	return true;
+}
+
+/* ---- reading the file ---- */
+
+static char *
+read_file(const char *path, const char *how, gsize *len, GError **error)
+{
+	GString *text;
+	struct stat st;
+	char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int e;
+
+	if (fd < 0) {
+		e = errno;
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		close(fd);
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		e = EISDIR;
+		goto fail;
+	}
+	text = g_string_new(NULL);
+	for (;;) {
+		ssize_t got = read(fd, buf, sizeof(buf));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			e = errno;
+			close(fd);
+			g_string_free(text, TRUE);
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		g_string_append_len(text, buf, got);
+		if (text->len > MAX_CONFIG_BYTES) {
+			close(fd);
+			g_string_free(text, TRUE);
+			config_error(error, path, NULL, NULL, NULL,
+				     "larger than %d bytes: not a vmmem configuration file",
+				     MAX_CONFIG_BYTES);
+			return NULL;
+		}
+	}
+	close(fd);
+	*len = text->len;
+	return g_string_free(text, FALSE);
+
+fail:
+	g_set_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG,
+		    "cannot read configuration file %s%s: %s", path, how, g_strerror(e));
+	return NULL;
+}
+
+/* Cuts each line at a '#' that starts it or follows a space or tab, and
+ * rejects a group header that appears twice. Keeps the line count, so
+ * GKeyFile's messages still point at the right line. */
+static char *
+strip_comments(const char *path, const char *text, gsize len, GError **error)
+{
+	GString *out = g_string_sized_new(len + 1);
+	GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	gsize pos = 0;
+	unsigned line_no = 0;
+
+	while (pos < len) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		gsize n = nl ? (gsize)(nl - line) : len - pos;
+		gsize cut = n;
+
+		line_no++;
+		pos += n + (nl ? 1 : 0);
+		for (gsize i = 0; i < n; i++) {
+			if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+				cut = i;
+				break;
+			}
+		}
+		while (cut > 0 && g_ascii_isspace(line[cut - 1]))
+			cut--;
+		{
+			gsize lead = 0;
+
+			while (lead < cut && g_ascii_isspace(line[lead]))
+				lead++;
+			if (lead < cut && line[lead] == '[' && line[cut - 1] == ']') {
+				char *name = g_strndup(line + lead + 1, cut - lead - 2);
+				unsigned first = GPOINTER_TO_UINT(g_hash_table_lookup(groups, name));
+
+				if (first) {
+					config_error(error, path, name, NULL, NULL,
+						     "the group appears twice, at lines %u and %u",
+						     first, line_no);
+					g_free(name);
+					g_hash_table_unref(groups);
+					g_string_free(out, TRUE);
+					return NULL;
+				}
+				g_hash_table_insert(groups, name, GUINT_TO_POINTER(line_no));
+			}
+		}
+		g_string_append_len(out, line, cut);
+		g_string_append_c(out, '\n');
+	}
+	g_hash_table_unref(groups);
+	return g_string_free(out, FALSE);
+}
+
+/* ---- groups and keys ---- */
+
+/* The value of group/key, trimmed; NULL if the key is absent. */
+static char *
+get_value(GKeyFile *kf, const char *group, const char *key)
+{
+	char *v = g_key_file_get_value(kf, group, key, NULL);
+
+	return v ? g_strstrip(v) : NULL;
+}
+
+/* The keys of a group, rejecting one given twice (GKeyFile keeps the last). */
+static char **
+get_keys(const char *path, GKeyFile *kf, const char *group, GError **error)
+{
+	char **keys = g_key_file_get_keys(kf, group, NULL, NULL);
+
+	for (size_t i = 0; keys && keys[i]; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(keys[i], keys[j]) == 0) {
+				config_error(error, path, group, keys[i], NULL,
+					     "the key is given twice");
+				g_strfreev(keys);
+				return NULL;
+			}
+		}
+	}
+	return keys ? keys : g_new0(char *, 1);
+}
+
+/* "region low" -> "low"; NULL if `group` is not of the form "KIND NAME". */
+static const char *
+group_name(const char *group, const char *kind)
+{
+	size_t k = strlen(kind);
+
+	if (strncmp(group, kind, k) != 0 || (group[k] != ' ' && group[k] != '\t' && group[k]))
+		return NULL;
+	group += k;
+	while (*group == ' ' || *group == '\t')
+		group++;
+	return group;
+}
+
+static bool
+check_provider_name(const char *path, const char *group, const char *key, const char *value,
+		    GError **error)
+{
+	if (!*value) {
+		config_error(error, path, group, key, value, "the value is empty");
+		return false;
+	}
+	if (strchr(value, '/')) {
+		config_error(error, path, group, key, value,
+			     "a provider is named here, not given by path: add a [provider NAME] "
+			     "group with module = /absolute/path/to/NAME.so and write "
+			     "provider = NAME");
+		return false;
+	}
+	return true;
+}
+
+static void
+free_spec(vmmem_region_spec_t *spec)
+{
+	for (size_t i = 0; i < spec->n_options; i++) {
+		g_free((char *)spec->options[i].key);
+		g_free((char *)spec->options[i].value);
+	}
+	g_free((void *)spec->options);
+	g_free((char *)spec->name);
+	g_free((char *)spec->provider);
+}
+
+void
+vmmem_config_free(vmmem_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n; i++) {
+		free_spec(&cfg->specs[i]);
+		g_free(cfg->origin[i].group);
+		g_free(cfg->origin[i].start);
+		g_free(cfg->origin[i].size);
+		g_free(cfg->origin[i].provider);
+	}
+	g_free(cfg->specs);
+	g_free(cfg->origin);
+	g_free(cfg->path);
+	g_free(cfg);
+}
+
+/* [memory]: only the default provider. */
+static bool
+parse_memory(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **default_provider,
+	     GError **error)
+{
+	char **keys = get_keys(cfg->path, kf, group, error);
+	bool ok = keys != NULL;
+
+	for (size_t i = 0; ok && keys[i]; i++) {
+		char *v = get_value(kf, group, keys[i]);
+
+		if (strcmp(keys[i], "provider") == 0) {
+			ok = check_provider_name(cfg->path, group, keys[i], v, error);
+			if (ok)
+				*default_provider = g_strdup(v);
+		} else {
+			config_error(error, cfg->path, group, keys[i], v,
+				     "unknown key (the [memory] group accepts: provider)");
+			ok = false;
+		}
+		g_free(v);
+	}
+	g_strfreev(keys);
+	return ok;
+}
+
+/* [provider NAME]: module = /absolute/path.so */
+static bool
+parse_provider(vmmem_config_t *cfg, GKeyFile *kf, const char *group, GHashTable *modules,
+	       GError **error)
+{
+	const char *name = group_name(group, "provider");
+	char **keys;
+	char *module = NULL;
+	bool ok;
+
+	if (!*name) {
+		config_error(error, cfg->path, group, NULL, NULL,
+			     "a provider group needs a name: [provider NAME]");
+		return false;
+	}
+	keys = get_keys(cfg->path, kf, group, error);
+	ok = keys != NULL;
+	for (size_t i = 0; ok && keys[i]; i++) {
+		char *v = get_value(kf, group, keys[i]);
+
+		if (strcmp(keys[i], "module") != 0) {
+			config_error(error, cfg->path, group, keys[i], v,
+				     "unknown key (a [provider NAME] group accepts: module)");
+			ok = false;
+		} else if (!g_path_is_absolute(v)) {
+			config_error(error, cfg->path, group, keys[i], v,
+				     "the module must be an absolute path (a relative one would "
+				     "depend on the current directory)");
+			ok = false;
+		} else {
+			module = g_strdup(v);
+		}
+		g_free(v);
+	}
+	g_strfreev(keys);
+	if (ok && !module) {
+		config_error(error, cfg->path, group, "module", NULL,
+			     "missing: a [provider NAME] group gives the provider's file with "
+			     "module = /absolute/path/to/NAME.so");
+		ok = false;
+	}
+	if (ok)
+		g_hash_table_insert(modules, g_strdup(name), module);
+	else
+		g_free(module);
+	return ok;
+}
+
+/* [region NAME]: start, size, provider, and options. */
+static bool
+parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provider,
+	     GError **error)
+{
+	vmmem_region_spec_t *spec = &cfg->specs[cfg->n];
+	struct region_origin *origin = &cfg->origin[cfg->n];
+	const char *name = group_name(group, "region");
+	GArray *options;
+	char **keys;
+	bool ok;
+
+	if (!*name) {
+		config_error(error, cfg->path, group, NULL, NULL,
+			     "a region group needs a name: [region NAME]");
+		return false;
+	}
+	keys = get_keys(cfg->path, kf, group, error);
+	if (!keys)
+		return false;
+	cfg->n++; /* from here on, vmmem_config_free() releases the spec */
+	spec->name = g_strdup(name);
+	origin->group = g_strdup(group);
+	options = g_array_new(FALSE, TRUE, sizeof(struct vmmem_provider_option));
+	ok = true;
+	for (size_t i = 0; ok && keys[i]; i++) {
+		char *v = get_value(kf, group, keys[i]);
+		bool is_start = strcmp(keys[i], "start") == 0;
+
+		if (is_start || strcmp(keys[i], "size") == 0) {
+			uint64_t n;
+			char *why = NULL;
+
+			if (!parse_size(v, &n, &why)) {
+				config_error(error, cfg->path, group, keys[i], v, "%s", why);
+				g_free(why);
+				ok = false;
+			} else if (is_start) {
+				spec->start.raw = n;
+				origin->start = g_strdup(v);
+			} else {
+				spec->size = n;
+				origin->size = g_strdup(v);
+			}
+		} else if (strcmp(keys[i], "provider") == 0) {
+			ok = check_provider_name(cfg->path, group, keys[i], v, error);
+			if (ok)
+				*provider = g_strdup(v);
+		} else {
+			struct vmmem_provider_option opt = { g_strdup(keys[i]), g_strdup(v) };
+
+			g_array_append_val(options, opt);
+		}
+		g_free(v);
+	}
+	g_strfreev(keys);
+	spec->n_options = options->len;
+	spec->options = (struct vmmem_provider_option *)(void *)g_array_free(options, FALSE);
+	if (ok && !origin->start) {
+		config_error(error, cfg->path, group, "start", NULL,
+			     "missing: every region needs start = ADDRESS");
+		ok = false;
+	}
+	if (ok && !origin->size) {
+		config_error(error, cfg->path, group, "size", NULL,
+			     "missing: every region needs size = BYTES");
+		ok = false;
+	}
+	return ok;
+}
+
+/* Points each region at its provider: its own `provider`, else the
+ * [memory] default, else the core's default; a name with a
+ * [provider NAME] group becomes that group's module path. */
+static void
+resolve_providers(vmmem_config_t *cfg, char **region_provider, const char *default_provider,
+		  GHashTable *modules)
+{
+	for (size_t i = 0; i < cfg->n; i++) {
+		const char *name = region_provider[i] ? region_provider[i] : default_provider;
+		const char *module = name ? g_hash_table_lookup(modules, name) : NULL;
+		GString *where = g_string_new(NULL);
+
+		if (region_provider[i])
+			g_string_append_printf(where, "[%s] provider = '%s'", cfg->origin[i].group,
+					       name);
+		else if (name)
+			g_string_append_printf(where, "[%s] uses [memory] provider = '%s'",
+					       cfg->origin[i].group, name);
+		else
+			g_string_append_printf(where, "[%s] uses the default provider 'mmap'",
+					       cfg->origin[i].group);
+		if (module)
+			g_string_append_printf(where, ", [provider %s] module = '%s'", name, module);
+		cfg->specs[i].provider = g_strdup(module ? module : name ? name : "mmap");
+		cfg->origin[i].provider = g_string_free(where, FALSE);
+	}
+}
+
+static bool
+parse(vmmem_config_t *cfg, GKeyFile *kf, GError **error)
+{
+	gsize n_groups;
+	char **groups = g_key_file_get_groups(kf, &n_groups);
+	GHashTable *modules = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	char **region_provider = g_new0(char *, n_groups + 1);
+	char *default_provider = NULL;
+	bool ok = true;
+
+	cfg->specs = g_new0(vmmem_region_spec_t, n_groups ? n_groups : 1);
+	cfg->origin = g_new0(struct region_origin, n_groups ? n_groups : 1);
+	for (gsize g = 0; ok && g < n_groups; g++) {
+		const char *group = groups[g];
+
+		if (strcmp(group, "memory") == 0)
+			ok = parse_memory(cfg, kf, group, &default_provider, error);
+		else if (group_name(group, "region"))
+			ok = parse_region(cfg, kf, group, &region_provider[cfg->n], error);
+		else if (group_name(group, "provider"))
+			ok = parse_provider(cfg, kf, group, modules, error);
+		else {
+			config_error(error, cfg->path, group, NULL, NULL,
+				     "unknown group (expected [memory], [region NAME] or "
+				     "[provider NAME])");
+			ok = false;
+		}
+	}
+	if (ok && cfg->n == 0) {
+		config_error(error, cfg->path, NULL, NULL, NULL,
+			     "no [region NAME] group: a guest memory needs at least one region");
+		ok = false;
+	}
+	if (ok)
+		resolve_providers(cfg, region_provider, default_provider, modules);
+	/* Not g_strfreev: regions without a provider leave NULL gaps. */
+	for (gsize i = 0; i < n_groups; i++)
+		g_free(region_provider[i]);
+	g_free(region_provider);
+	g_free(default_provider);
+	g_hash_table_unref(modules);
+	g_strfreev(groups);
+	return ok;
+}
+
+vmmem_config_t *
+vmmem_config_load(const char *path_or_null, GError **error)
+{
+	const char *env = secure_getenv("VMMEM_CONFIG");
+	const char *path, *how;
+	GKeyFile *kf;
+	GError *local = NULL;
+	vmmem_config_t *cfg;
+	char *raw, *text;
+	gsize len;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	if (path_or_null) {
+		path = path_or_null;
+		how = "";
+	} else if (env && *env) {
+		path = env;
+		how = " (named by VMMEM_CONFIG)";
+	} else {
+		path = default_path;
+		how = " (the default: no path was given and VMMEM_CONFIG is not set)";
+	}
+	raw = read_file(path, how, &len, error);
+	if (!raw)
+		return NULL;
+	text = strip_comments(path, raw, len, error);
+	g_free(raw);
+	if (!text)
+		return NULL;
+
+	kf = g_key_file_new();
+	if (!g_key_file_load_from_data(kf, text, (gsize)-1, G_KEY_FILE_NONE, &local)) {
+		config_error(error, path, NULL, NULL, NULL, "%s", local->message);
+		g_error_free(local);
+		g_key_file_free(kf);
+		g_free(text);
+		return NULL;
+	}
+	g_free(text);
+	cfg = g_new0(vmmem_config_t, 1);
+	cfg->path = g_strdup(path);
+	if (!parse(cfg, kf, error)) {
+		g_key_file_free(kf);
+		vmmem_config_free(cfg);
+		return NULL;
+	}
+	g_key_file_free(kf);
+	return cfg;
+}
+
+const char *
+vmmem_config_path(const vmmem_config_t *cfg)
+{
+	return cfg->path;
+}
+
+const vmmem_region_spec_t *
+vmmem_config_regions(const vmmem_config_t *cfg, size_t *n)
+{
+	if (n)
+		*n = cfg->n;
+	return cfg->specs;
+}
+
+/* ---- checking without mapping ---- */
+
+/* Start and size must be multiples of the host page size whatever the
+ * provider: no mapping is finer than that (see docs/provider-abi.md).
+ * Larger pages are the provider's to check, in validate(). */
+static bool
+check_page_size(const vmmem_config_t *cfg, size_t i, GError **error)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const vmmem_region_spec_t *spec = &cfg->specs[i];
+	const struct region_origin *o = &cfg->origin[i];
+	bool bad_start = spec->start.raw % page != 0;
+
+	if (!bad_start && spec->size % page == 0)
+		return true;
+	config_error_code(error, VMMEM_ERROR_INVALID_LAYOUT, cfg->path, o->group,
+			  bad_start ? "start" : "size", bad_start ? o->start : o->size,
+			  "0x%" PRIx64 " is not a multiple of the host page size 0x%" PRIx64,
+			  bad_start ? spec->start.raw : spec->size, page);
+	return false;
+}
+
+/* Loads region i's provider and checks its options; on success the module
+ * is appended to `held`, which keeps it loaded. */
+static bool
+check_region(const vmmem_config_t *cfg, size_t i, GPtrArray *held, GError **error)
+{
+	const vmmem_region_spec_t *spec = &cfg->specs[i];
+	const struct region_origin *o = &cfg->origin[i];
+	vmmem__module_t *m = vmmem__module_get(spec->provider, error);
+
+	if (!m) {
+		g_prefix_error(error, "%s: %s: ", cfg->path, o->provider);
+		return false;
+	}
+	g_ptr_array_add(held, m);
+	for (size_t k = 0; k < spec->n_options; k++) {
+		if (!vmmem__module_check_options(m, spec->name, &spec->options[k], 1, error)) {
+			g_prefix_error(error, "%s: [%s] %s = '%s': ", cfg->path, o->group,
+				       spec->options[k].key, spec->options[k].value);
+			return false;
+		}
+	}
+	if (!vmmem__module_validate(m, spec->name, spec->start.raw, spec->size, spec->options,
+				    spec->n_options, error)) {
+		g_prefix_error(error, "%s: [%s]: ", cfg->path, o->group);
+		return false;
+	}
+	return true;
+}
+
+static void
+release_modules(GPtrArray *held)
+{
+	for (guint i = 0; i < held->len; i++)
+		vmmem__module_unref(held->pdata[i]);
+	g_ptr_array_unref(held);
+}
+
+static bool
+validate(const vmmem_config_t *cfg, GPtrArray *held, GError **error)
+{
+	if (!vmmem__layout_check(cfg->specs, cfg->n, error)) {
+		g_prefix_error(error, "%s: ", cfg->path);
+		return false;
+	}
+	for (size_t i = 0; i < cfg->n; i++)
+		if (!check_page_size(cfg, i, error) || !check_region(cfg, i, held, error))
+			return false;
+	return true;
+}
+
+bool
+vmmem_config_validate(const vmmem_config_t *cfg, GError **error)
+{
+	GPtrArray *held = g_ptr_array_new();
+	bool ok;
+
+	g_return_val_if_fail(cfg != NULL, false);
+	g_return_val_if_fail(error == NULL || *error == NULL, false);
+	ok = validate(cfg, held, error);
+	release_modules(held);
+	return ok;
+}
+
+vmmem_memory_t *
+vmmem_config_new_memory(const vmmem_config_t *cfg, GError **error)
+{
+	GPtrArray *held = g_ptr_array_new();
+	vmmem_memory_t *mem = NULL;
+
+	g_return_val_if_fail(cfg != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	/* The modules stay loaded from validation to mapping, so each is
+	 * opened once. */
+	if (validate(cfg, held, error)) {
+		mem = vmmem_memory_new(cfg->specs, cfg->n, error);
+		if (!mem)
+			g_prefix_error(error, "%s: ", cfg->path);
+	}
+	release_modules(held);
+	return mem;
+}
+
+vmmem_memory_t *
+vmmem_memory_new_from_config(const char *path_or_null, GError **error)
+{
+	vmmem_config_t *cfg = vmmem_config_load(path_or_null, error);
+	vmmem_memory_t *mem;
+
+	if (!cfg)
+		return NULL;
+	mem = vmmem_config_new_memory(cfg, error);
+	vmmem_config_free(cfg);
+	return mem;
+}

@@ -1,0 +1,207 @@
+/* vmmem — look at providers and configuration files from the shell.
+ *
+ *   vmmem providers        what the search path holds, and why files fail
+ *   vmmem check [FILE]     validate a config without mapping anything
+ *   vmmem layout [FILE]    map it and print one row per region
+ *
+ * Exit status: 0 ok, 1 the configuration or memory is bad, 2 usage error.
+ * Results go to stdout, errors to stderr. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <vmmem/vmmem.h>
+
+enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2 };
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vmmem COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  providers      list every provider in the search path (name, version,\n"
+		"                 provider ABI, path) and every file that fails to load, with why\n"
+		"  check [FILE]   validate a configuration file without mapping any memory;\n"
+		"                 prints \"FILE: ok, N regions\"\n"
+		"  layout [FILE]  map the configured memory and print one row per region\n"
+		"\n"
+		"Options:\n"
+		"  -h, --help     show this help and exit\n"
+		"  -V, --version  show the version and exit\n"
+		"\n"
+		"Without FILE, check and layout read $VMMEM_CONFIG, else %s.\n"
+		"Providers are looked up in $VMMEM_PROVIDER_PATH (colon-separated), then in\n"
+		"%s.\n"
+		"\n"
+		"Exit status:\n"
+		"  0  success\n"
+		"  1  the configuration or the memory it describes is bad (message on stderr)\n"
+		"  2  usage error\n",
+		vmmem_config_default_path(), VMMEM_PROVIDERDIR);
+}
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmmem: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'vmmem --help'.\n");
+	return EXIT_USAGE;
+}
+
+static int
+fail(GError *error)
+{
+	fprintf(stderr, "vmmem: %s\n", error->message);
+	g_error_free(error);
+	return EXIT_BAD;
+}
+
+/* 768M, 4K, 0x1234 — the exact value, in the largest unit that divides it. */
+static char *
+format_size(uint64_t v)
+{
+	static const char units[] = "KMGT";
+
+	for (int i = 3; i >= 0; i--) {
+		unsigned shift = 10 * (unsigned)(i + 1);
+
+		if (v && v % ((uint64_t)1 << shift) == 0)
+			return g_strdup_printf("%" PRIu64 "%c", v >> shift, units[i]);
+	}
+	return g_strdup_printf("0x%" PRIx64, v);
+}
+
+static int
+cmd_providers(void)
+{
+	GPtrArray *list = vmmem_provider_list();
+	char **dirs = vmmem_provider_search_path();
+	unsigned failed = 0;
+
+	printf("search path:");
+	for (char **d = dirs; *d; d++)
+		printf(" %s", *d);
+	printf("\n");
+	g_strfreev(dirs);
+	for (guint i = 0; i < list->len; i++) {
+		const vmmem_provider_info_t *p = list->pdata[i];
+
+		if (p->error) {
+			failed++;
+			continue;
+		}
+		printf("%-12s %-8s ABI %u.%-3u %s\n", p->name, p->version, p->abi_major,
+		       p->abi_minor, p->path);
+		if (p->shadowed_by)
+			printf("             shadowed: loading by name gets %s\n", p->shadowed_by);
+		if (p->description)
+			printf("             %s\n", p->description);
+		if (p->options[0]) {
+			char *opts = g_strjoinv(", ", p->options);
+			printf("             options: %s\n", opts);
+			g_free(opts);
+		}
+	}
+	if (failed) {
+		printf("files that failed to load:\n");
+		for (guint i = 0; i < list->len; i++) {
+			const vmmem_provider_info_t *p = list->pdata[i];
+
+			if (p->error)
+				printf("  %s: %s\n", p->path, p->error->message);
+		}
+	}
+	if (list->len == 0)
+		printf("no providers found\n");
+	g_ptr_array_unref(list);
+	return EXIT_OK;
+}
+
+static int
+cmd_check(const char *file)
+{
+	GError *error = NULL;
+	vmmem_config_t *cfg = vmmem_config_load(file, &error);
+	size_t n;
+
+	if (!cfg)
+		return fail(error);
+	if (!vmmem_config_validate(cfg, &error)) {
+		vmmem_config_free(cfg);
+		return fail(error);
+	}
+	vmmem_config_regions(cfg, &n);
+	printf("%s: ok, %zu region%s\n", vmmem_config_path(cfg), n, n == 1 ? "" : "s");
+	vmmem_config_free(cfg);
+	return EXIT_OK;
+}
+
+static int
+cmd_layout(const char *file)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new_from_config(file, &error);
+
+	if (!mem)
+		return fail(error);
+	printf("%-12s %-18s %-18s %-8s %-10s %-9s %-7s %-2s %s\n", "REGION", "START", "END",
+	       "SIZE", "PROVIDER", "PAGE-SIZE", "SHARING", "FD", "HUGETLBFS");
+	for (size_t i = 0; i < vmmem_memory_num_regions(mem); i++) {
+		const vmmem_region_t *r = vmmem_memory_region(mem, i);
+		uint32_t flags = vmmem_region_flags(r);
+		char *size = format_size(vmmem_region_size(r));
+		char *page = format_size(vmmem_region_page_size(r));
+
+		printf("%-12s 0x%016" PRIx64 " 0x%016" PRIx64 " %-8s %-10s %-9s %-7s %-2s %s\n",
+		       vmmem_region_name(r), vmmem_region_start(r).raw,
+		       vmmem_region_last_addr(r).raw, size, vmmem_region_provider_name(r), page,
+		       (flags & VMMEM_REGION_SHARED) ? "shared" : "private",
+		       (flags & VMMEM_REGION_FD) ? "fd" : "-",
+		       (flags & VMMEM_REGION_HUGETLB) ? "hugetlbfs" : "-");
+		g_free(size);
+		g_free(page);
+	}
+	vmmem_memory_unref(mem);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2)
+		return usage_error("%s", "a command is needed: providers, check or layout");
+	cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("vmmem %s (provider ABI %d.%d)\n", PACKAGE_VERSION,
+		       VMMEM_PROVIDER_ABI_MAJOR, VMMEM_PROVIDER_ABI_MINOR);
+		return EXIT_OK;
+	}
+	for (int i = 2; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("unknown option '%s'", argv[i]);
+	if (strcmp(cmd, "providers") == 0) {
+		if (argc > 2)
+			return usage_error("'providers' takes no arguments, got '%s'", argv[2]);
+		return cmd_providers();
+	}
+	if (strcmp(cmd, "check") == 0 || strcmp(cmd, "layout") == 0) {
+		if (argc > 3)
+			return usage_error("too many arguments, starting at '%s'", argv[3]);
+		return cmd[0] == 'c' ? cmd_check(argc > 2 ? argv[2] : NULL)
+				     : cmd_layout(argc > 2 ? argv[2] : NULL);
+	}
+	if (cmd[0] == '-')
+		return usage_error("unknown option '%s'", cmd);
+	return usage_error("unknown command '%s' (expected providers, check or layout)", cmd);
+}
