@@ -689,12 +689,17 @@ release_modules(GPtrArray *held)
 static bool
 validate(const vmmem_config_t *cfg, GPtrArray *held, GError **error)
 {
+	/* Page multiples first: the config can name the key and value, the
+	 * core's layout check (overlap, wrap, zero size) only the region. */
+	for (size_t i = 0; i < cfg->n; i++)
+		if (!check_page_size(cfg, i, error))
+			return false;
 	if (!vmmem__layout_check(cfg->specs, cfg->n, error)) {
 		g_prefix_error(error, "%s: ", cfg->path);
 		return false;
 	}
 	for (size_t i = 0; i < cfg->n; i++)
-		if (!check_page_size(cfg, i, error) || !check_region(cfg, i, held, error))
+		if (!check_region(cfg, i, held, error))
 			return false;
 	return true;
 }
