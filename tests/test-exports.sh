@@ -14,8 +14,14 @@ fail=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
 
-# Defined dynamic symbols, one name a line.
-symbols() { $NM -D --defined-only "$1" | awk 'NF >= 3 { print $3 }' | sort -u; }
+# Defined dynamic symbols, one name a line. In a sanitizer build the
+# compiler adds an ODR indicator per exported global
+# (__odr_asan.vmmem_fast_hole): it is ASan's, named after one of ours, and
+# not part of the ABI, so only those exact companions are dropped.
+symbols() {
+	$NM -D --defined-only "$1" | awk 'NF >= 3 { print $3 }' |
+		grep -v '^__odr_asan[._]vmmem_' | sort -u
+}
 
 echo "1..6"
 if [ -f "$lib" ] && libsyms=$(symbols "$lib") && [ -n "$libsyms" ]; then

@@ -5,6 +5,9 @@
 
 #include "testutil.h"
 
+#include <errno.h>
+#include <sys/mman.h>
+
 #define G(x) vmmem_guest_addr(x)
 
 /* Lines in /proc/self/maps: a mapping left behind by a failed creation
@@ -33,7 +36,14 @@ expect_fail(const vmmem_region_spec_t *specs, size_t n, int code, const char *s1
 
 	g_assert_null(mem);
 	tu_assert_error(&err, code, s1 ? s1 : "", s2 ? s2 : "", s3 ? s3 : "");
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan's allocator maps memory of its own while the error is built,
+	 * so the count says nothing there; the plain build checks it. */
+	(void)before;
+	g_test_message("mapping count not compared under AddressSanitizer");
+#else
 	g_assert_cmpuint(count_mappings(), ==, before);
+#endif
 }
 
 static void
@@ -156,20 +166,25 @@ test_ref_unref(void)
 {
 	GError *err = NULL;
 	vmmem_region_spec_t s = { .start = { 0 }, .size = TU_2M };
-	size_t before = count_mappings();
 	vmmem_memory_t *mem = vmmem_memory_new(&s, 1, &err);
-	uint8_t b = 0;
+	uint8_t b = 0, *host;
+	unsigned char resident[TU_2M / 4096];
 
 	g_assert_no_error(err);
+	host = vmmem_region_host(vmmem_memory_region(mem, 0));
 	g_assert_true(vmmem_memory_ref(mem) == mem);
 	vmmem_memory_unref(mem);
 	/* Still alive after one unref. */
 	g_assert_true(vmmem_memory_write_slice(mem, G(0), "x", 1, &err));
 	g_assert_true(vmmem_memory_read_slice(mem, G(0), &b, 1, &err));
 	g_assert_cmpuint(b, ==, 'x');
+	g_assert_cmpint(mincore(host, TU_2M, resident), ==, 0);
 	vmmem_memory_unref(mem);
 	vmmem_memory_unref(NULL);
-	g_assert_cmpuint(count_mappings(), <=, before);
+	/* The last reference unmapped the region: mincore() says ENOMEM for
+	 * an unmapped range. */
+	g_assert_cmpint(mincore(host, TU_2M, resident), ==, -1);
+	g_assert_cmpint(errno, ==, ENOMEM);
 }
 
 int

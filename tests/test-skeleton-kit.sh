@@ -168,8 +168,11 @@ main(int argc, char **argv)
 	return argc == 2 ? 0 : 1;
 }
 C
-# shellcheck disable=SC2046
-if $CC -o "$stage/consumer" "$stage/consumer.c" $($PKG_CONFIG --cflags --libs vmmem) \
+# The build's own CFLAGS/LDFLAGS: a consumer of a sanitizer build of
+# vmmem must link the sanitizer runtime too.
+# shellcheck disable=SC2046,SC2086
+if $CC ${VMMEM_BUILD_CFLAGS:-} -o "$stage/consumer" "$stage/consumer.c" \
+	$($PKG_CONFIG --cflags --libs vmmem) ${VMMEM_BUILD_LDFLAGS:-} \
 	>"$stage/cc.log" 2>&1; then
 	ok "a consumer compiles and links with pkg-config --cflags --libs vmmem"
 else
