@@ -461,35 +461,43 @@ make_guest(uint64_t size, unsigned n, bool thp)
 static void
 run_read_obj_rand(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	struct rng rng = w->rng; /* in a register, not in *w */
 	uint64_t acc = 0, v;
 
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_u64_off(rng_next(&w->rng), w->size);
-		CHECK(VMMEM_MEMORY_READ_OBJ(w->mem, vmmem_guest_addr(a), &v, NULL), "read_obj");
+		uint64_t a = rand_u64_off(rng_next(&rng), w->size);
+		CHECK(VMMEM_MEMORY_READ_OBJ(mem, vmmem_guest_addr(a), &v, NULL), "read_obj");
 		acc += v;
 	}
 	sink = acc;
+	w->rng = rng;
 }
 
 static void
 run_write_obj_rand(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	struct rng rng = w->rng; /* in a register, not in *w */
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t r = rng_next(&w->rng);
-		CHECK(VMMEM_MEMORY_WRITE_OBJ(w->mem, vmmem_guest_addr(rand_u64_off(r, w->size)), &r,
+		uint64_t r = rng_next(&rng);
+		CHECK(VMMEM_MEMORY_WRITE_OBJ(mem, vmmem_guest_addr(rand_u64_off(r, w->size)), &r,
 					     NULL),
 		      "write_obj");
 	}
+	w->rng = rng;
 }
 
 static void
 run_read_obj_hot(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint64_t *hot = w->hot;
 	uint64_t acc = 0, v;
 
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = w->hot[i & (HOT_ADDRS - 1)];
-		CHECK(VMMEM_MEMORY_READ_OBJ(w->mem, vmmem_guest_addr(a), &v, NULL), "read_obj");
+		uint64_t a = hot[i & (HOT_ADDRS - 1)];
+		CHECK(VMMEM_MEMORY_READ_OBJ(mem, vmmem_guest_addr(a), &v, NULL), "read_obj");
 		acc += v;
 	}
 	sink = acc;
@@ -498,20 +506,24 @@ run_read_obj_hot(struct work *w, uint64_t iters)
 static void
 run_write_obj_hot(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint64_t *hot = w->hot;
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = w->hot[i & (HOT_ADDRS - 1)];
-		CHECK(VMMEM_MEMORY_WRITE_OBJ(w->mem, vmmem_guest_addr(a), &i, NULL), "write_obj");
+		uint64_t a = hot[i & (HOT_ADDRS - 1)];
+		CHECK(VMMEM_MEMORY_WRITE_OBJ(mem, vmmem_guest_addr(a), &i, NULL), "write_obj");
 	}
 }
 
 static void
 run_load_hot(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint64_t *hot = w->hot;
 	uint64_t acc = 0, v;
 
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = w->hot[i & (HOT_ADDRS - 1)];
-		CHECK(vmmem_memory_load_u64(w->mem, vmmem_guest_addr(a), &v, memory_order_acquire,
+		uint64_t a = hot[i & (HOT_ADDRS - 1)];
+		CHECK(vmmem_memory_load_u64(mem, vmmem_guest_addr(a), &v, memory_order_acquire,
 					    NULL),
 		      "load_u64");
 		acc += v;
@@ -522,9 +534,11 @@ run_load_hot(struct work *w, uint64_t iters)
 static void
 run_store_hot(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint64_t *hot = w->hot;
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = w->hot[i & (HOT_ADDRS - 1)];
-		CHECK(vmmem_memory_store_u64(w->mem, vmmem_guest_addr(a), i, memory_order_release,
+		uint64_t a = hot[i & (HOT_ADDRS - 1)];
+		CHECK(vmmem_memory_store_u64(mem, vmmem_guest_addr(a), i, memory_order_release,
 					     NULL),
 		      "store_u64");
 	}
@@ -536,25 +550,30 @@ run_store_hot(struct work *w, uint64_t iters)
 static void
 run_find_region_rand(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	struct rng rng = w->rng; /* in a register, not in *w */
 	uint64_t acc = 0;
 
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_u64_off(rng_next(&w->rng), w->size);
-		const vmmem_region_t *r = vmmem_memory_find_region(w->mem, vmmem_guest_addr(a));
+		uint64_t a = rand_u64_off(rng_next(&rng), w->size);
+		const vmmem_region_t *r = vmmem_memory_find_region(mem, vmmem_guest_addr(a));
 		CHECK(r != NULL, "find_region");
 		acc += (uintptr_t)r;
 	}
 	sink = acc;
+	w->rng = rng;
 }
 
 static void
 run_find_region_hot(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint64_t *hot = w->hot;
 	uint64_t acc = 0;
 
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = w->hot[i & (HOT_ADDRS - 1)];
-		const vmmem_region_t *r = vmmem_memory_find_region(w->mem, vmmem_guest_addr(a));
+		uint64_t a = hot[i & (HOT_ADDRS - 1)];
+		const vmmem_region_t *r = vmmem_memory_find_region(mem, vmmem_guest_addr(a));
 		CHECK(r != NULL, "find_region");
 		acc += (uintptr_t)r;
 	}
@@ -863,40 +882,50 @@ run_prng_only(struct work *w, uint64_t iters)
 static void
 run_raw_read_rand(struct work *w, uint64_t iters)
 {
+	uint8_t *raw = w->raw;
+	struct rng rng = w->rng; /* in a register, not in *w */
 	uint64_t acc = 0;
 
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_u64_off(rng_next(&w->rng), w->size);
-		acc += *(const volatile uint64_t *)(const void *)(w->raw + a);
+		uint64_t a = rand_u64_off(rng_next(&rng), w->size);
+		acc += *(const volatile uint64_t *)(const void *)(raw + a);
 	}
 	sink = acc;
+	w->rng = rng;
 }
 
 static void
 run_raw_write_rand(struct work *w, uint64_t iters)
 {
+	uint8_t *raw = w->raw;
+	struct rng rng = w->rng; /* in a register, not in *w */
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t r = rng_next(&w->rng);
-		*(volatile uint64_t *)(void *)(w->raw + rand_u64_off(r, w->size)) = r;
+		uint64_t r = rng_next(&rng);
+		*(volatile uint64_t *)(void *)(raw + rand_u64_off(r, w->size)) = r;
 	}
+	w->rng = rng;
 }
 
 static void
 run_raw_read_hot(struct work *w, uint64_t iters)
 {
+	const uint64_t *hot = w->hot;
+	uint8_t *raw = w->raw;
 	uint64_t acc = 0;
 
 	for (uint64_t i = 0; i < iters; i++)
-		acc += *(const volatile uint64_t *)(const void *)(w->raw +
-								  w->hot[i & (HOT_ADDRS - 1)]);
+		acc += *(const volatile uint64_t *)(const void *)(raw +
+								  hot[i & (HOT_ADDRS - 1)]);
 	sink = acc;
 }
 
 static void
 run_raw_write_hot(struct work *w, uint64_t iters)
 {
+	const uint64_t *hot = w->hot;
+	uint8_t *raw = w->raw;
 	for (uint64_t i = 0; i < iters; i++)
-		*(volatile uint64_t *)(void *)(w->raw + w->hot[i & (HOT_ADDRS - 1)]) = i;
+		*(volatile uint64_t *)(void *)(raw + hot[i & (HOT_ADDRS - 1)]) = i;
 }
 
 static void
@@ -912,12 +941,15 @@ run_memcpy_rand_read(struct work *w, uint64_t iters)
 static void
 run_memcpy_rand_write(struct work *w, uint64_t iters)
 {
+	uint8_t *raw = w->raw;
+	struct rng rng = w->rng; /* in a register, not in *w */
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_page_off(rng_next(&w->rng), w->len, w->size);
+		uint64_t a = rand_page_off(rng_next(&rng), w->len, w->size);
 		escape(w->buf);
-		memcpy(w->raw + a, w->buf, w->len);
-		escape(w->raw + a);
+		memcpy(raw + a, w->buf, w->len);
+		escape(raw + a);
 	}
+	w->rng = rng;
 }
 
 static void
