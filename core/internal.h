@@ -74,6 +74,7 @@ struct vmmem_memory {
 	struct vmmem_region *regions;       /* sorted by start */
 	struct vmmem_fast_region *fast;     /* parallel to regions */
 	const struct vmmem_fast_region **buckets;
+	uintptr_t *deltas;                  /* parallel to buckets */
 	size_t n_buckets;
 };
 

@@ -24,7 +24,13 @@ const struct vmmem_fast_region vmmem_fast_hole = { 0, 0, NULL, NULL };
 ptrdiff_t
 vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr)
 {
+	const struct vmmem_fast_region *c = vmmem__candidate(mem, addr);
 	size_t lo = 0, hi = mem->n;
+
+	/* The bucket answers for every exact table; the binary search is
+	 * for coarse ones (sparse layouts) and for holes. */
+	if (addr - c->start < c->size)
+		return c - mem->fast;
 
 	/* First region whose start is above addr; the one before may hold it. */
 	while (lo < hi) {
@@ -91,7 +97,8 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 	nb = (size_t)(last_off >> shift) + 1;
 
 	mem->buckets = g_try_new(const struct vmmem_fast_region *, nb);
-	if (!mem->buckets) {
+	mem->deltas = g_try_new(uintptr_t, nb);
+	if (!mem->buckets || !mem->deltas) {
 		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
 			     "cannot allocate a lookup table of %zu entries", nb);
 		return false;
@@ -111,11 +118,18 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 			mem->buckets[b] = &mem->fast[r];
 		else
 			mem->buckets[b] = &vmmem_fast_hole;
+		/* Only a bucket wholly inside one region may skip the bounds
+		 * check (see vmmem__small_host). */
+		if (r < mem->n && mem->regions[r].start <= lo && mem->regions[r].last >= hi)
+			mem->deltas[b] = (uintptr_t)mem->regions[r].host - (uintptr_t)mem->regions[r].start;
+		else
+			mem->deltas[b] = VMMEM__NO_DELTA;
 	}
 	mem->view.base = base;
 	mem->view.last_off = last_off;
 	mem->view.shift = shift;
 	mem->view.bucket = mem->buckets;
+	mem->view.delta = mem->deltas;
 	return true;
 }
 
@@ -139,6 +153,7 @@ memory_free(vmmem_memory_t *mem)
 	g_free(mem->regions);
 	g_free(mem->fast);
 	g_free(mem->buckets);
+	g_free(mem->deltas);
 	g_free(mem);
 }
 

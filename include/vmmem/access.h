@@ -126,18 +126,28 @@ vmmem__store_once(uint8_t *host, const void *obj, size_t size)
 
 #define VMMEM__ONE_ACCESS(size) ((size) == 1 || (size) == 2 || (size) == 4 || (size) == 8)
 
+/* The slow paths go through a temporary, not `obj`: if obj's address
+ * reached an out-of-line call, the compiler would have to keep the
+ * caller's variable in memory and reload the lookup table on every
+ * iteration of the caller's loop. */
 static inline bool
 vmmem_memory_read_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *obj,
 		      size_t size, GError **error)
 {
 	uint8_t *h;
+	uint64_t tmp;
 
-	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0 &&
-	    vmmem__small_host(mem, addr.raw, &h)) {
+	if (!VMMEM__ONE_ACCESS(size))
+		return vmmem_memory_read_slice(mem, addr, obj, size, error);
+	if (__builtin_expect((addr.raw & (size - 1)) == 0 &&
+			     vmmem__small_host(mem, addr.raw, &h), 1)) {
 		vmmem__load_once(h, obj, size);
 		return true;
 	}
-	return vmmem_memory_read_slice(mem, addr, obj, size, error);
+	if (!vmmem_memory_read_slice(mem, addr, &tmp, size, error))
+		return false;
+	memcpy(obj, &tmp, size);
+	return true;
 }
 
 static inline bool
@@ -145,13 +155,17 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 		       size_t size, GError **error)
 {
 	uint8_t *h;
+	uint64_t tmp;
 
-	if (VMMEM__ONE_ACCESS(size) && (addr.raw & (size - 1)) == 0 &&
-	    vmmem__small_host(mem, addr.raw, &h)) {
+	if (!VMMEM__ONE_ACCESS(size))
+		return vmmem_memory_write_slice(mem, addr, obj, size, error);
+	if (__builtin_expect((addr.raw & (size - 1)) == 0 &&
+			     vmmem__small_host(mem, addr.raw, &h), 1)) {
 		vmmem__store_once(h, obj, size);
 		return true;
 	}
-	return vmmem_memory_write_slice(mem, addr, obj, size, error);
+	memcpy(&tmp, obj, size);
+	return vmmem_memory_write_slice(mem, addr, &tmp, size, error);
 }
 
 /** Reads *ptr from guest memory: VMMEM_MEMORY_READ_OBJ(mem, addr, &desc, &err). */

@@ -133,7 +133,14 @@ struct vmmem_fast_view {
 	uint64_t last_off;   /* last backed address - base */
 	unsigned shift;
 	const struct vmmem_fast_region *const *bucket;
+	/* Per bucket: host - guest for a bucket wholly inside one region, so
+	 * host = delta + addr; VMMEM__NO_DELTA (odd: host and guest addresses
+	 * of a region are both page aligned, so a real delta is even) for a
+	 * bucket that touches a hole or a second region. */
+	const uintptr_t *delta;
 };
+
+#define VMMEM__NO_DELTA ((uintptr_t)1)
 
 /** Out of line: the full lookup, for what the bucket could not decide. */
 VMMEM_API const vmmem_region_t *vmmem_memory_find_region_slow(const vmmem_memory_t *mem,
@@ -161,20 +168,29 @@ vmmem__candidate(const vmmem_memory_t *mem, uint64_t addr)
 	return v->bucket[off >> v->shift];
 }
 
-/* For a naturally aligned access of at most 8 bytes, "addr is inside the
- * region" is the whole bounds check: regions start and end on page
- * boundaries (the core refuses page sizes below VMMEM_PROVIDER_MIN_PAGE_SIZE),
- * so such an access cannot run past a region's end. One compare instead
- * of two on the hottest path. */
+/* The host address for a naturally aligned access of at most 8 bytes at
+ * addr, if its bucket lies wholly inside one region; false sends the
+ * caller to the out-of-line path, which decides everything else.
+ *
+ * Why no per-access bounds compare is needed beyond off <= last_off: a
+ * bucket is at least one page long and page aligned (region boundaries
+ * are page aligned and the core refuses page sizes below
+ * VMMEM_PROVIDER_MIN_PAGE_SIZE), an aligned access of at most 8 bytes
+ * never crosses a page, and a bucket gets a delta only if every byte of
+ * it is inside the same region. So the access is inside that region. */
 static inline bool
 vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 {
-	const struct vmmem_fast_region *r = vmmem__candidate(mem, addr);
-	uint64_t roff = addr - r->start;
+	const struct vmmem_fast_view *v = vmmem__view(mem);
+	uint64_t off = addr - v->base;
+	uintptr_t delta;
 
-	if (__builtin_expect(roff >= r->size, 0))
+	if (__builtin_expect(off > v->last_off, 0))
 		return false;
-	*host = r->host + roff;
+	delta = v->delta[off >> v->shift];
+	if (__builtin_expect(delta & VMMEM__NO_DELTA, 0))
+		return false;
+	*host = (uint8_t *)(delta + (uintptr_t)addr);
 	return true;
 }
 
