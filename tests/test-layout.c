@@ -187,6 +187,100 @@ test_ref_unref(void)
 	g_assert_cmpint(errno, ==, ENOMEM);
 }
 
+/* Checks every lookup and small access at `addr` against the region table
+ * itself (a linear scan), so the bucket table is tested, not trusted. */
+static void
+check_lookup_at(vmmem_memory_t *mem, uint64_t addr)
+{
+	const vmmem_region_t *want = NULL;
+	uint64_t v = 0, w = 0x1122334455667788ull;
+	GError *err = NULL;
+
+	for (size_t i = 0; i < vmmem_memory_num_regions(mem); i++)
+		if (vmmem_region_contains(vmmem_memory_region(mem, i), G(addr)))
+			want = vmmem_memory_region(mem, i);
+	g_assert_true(vmmem_memory_find_region(mem, G(addr)) == want);
+	if (!want) {
+		g_assert_false(VMMEM_MEMORY_WRITE_OBJ(mem, G(addr & ~7ull), &w, &err));
+		g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_PARTIAL_RANGE);
+		g_clear_error(&err);
+		g_assert_false(vmmem_memory_load_u64(mem, G(addr & ~7ull), &v, memory_order_relaxed, &err));
+		g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_INVALID_ADDRESS);
+		g_clear_error(&err);
+		return;
+	}
+	addr &= ~7ull;
+	g_assert_true(VMMEM_MEMORY_WRITE_OBJ(mem, G(addr), &w, &err));
+	g_assert_true(VMMEM_MEMORY_READ_OBJ(mem, G(addr), &v, &err));
+	g_assert_cmphex(v, ==, w);
+	g_assert_true(vmmem_memory_load_u64(mem, G(addr), &v, memory_order_acquire, &err));
+	g_assert_cmphex(v, ==, w);
+	/* The byte really is where the region says it is. */
+	g_assert_cmpmem((uint8_t *)vmmem_region_host(want) + (addr - vmmem_region_start(want).raw), 8,
+			&w, 8);
+	g_assert_no_error(err);
+}
+
+/* A layout too sparse for an exact bucket table (4 KiB regions 2^62 apart):
+ * buckets span holes and regions, and every access must take the checked
+ * path. */
+static void
+test_sparse_layout_lookup(void)
+{
+	const uint64_t starts[] = { 0, 1ull << 40, 1ull << 62, UINT64_MAX - 4095 };
+	vmmem_region_spec_t specs[G_N_ELEMENTS(starts)] = { 0 };
+	GError *err = NULL;
+	vmmem_memory_t *mem;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(starts); i++) {
+		specs[i].start = G(starts[i]);
+		specs[i].size = 4096;
+	}
+	mem = vmmem_memory_new(specs, G_N_ELEMENTS(specs), &err);
+	g_assert_no_error(err);
+	for (size_t i = 0; i < G_N_ELEMENTS(starts); i++) {
+		check_lookup_at(mem, starts[i]);
+		check_lookup_at(mem, starts[i] + 4095);
+		if (starts[i] > 0)
+			check_lookup_at(mem, starts[i] - 1);
+		if (starts[i] < UINT64_MAX - 4095)
+			check_lookup_at(mem, starts[i] + 4096);
+	}
+	check_lookup_at(mem, 1ull << 63);
+	vmmem_memory_unref(mem);
+}
+
+/* 4096 regions of mixed sizes with holes: every region boundary and
+ * random addresses agree with a linear scan. */
+static void
+test_many_regions_lookup(void)
+{
+	enum { N = 4096 };
+	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, N);
+	GRand *rand = g_rand_new_with_seed(42);
+	uint64_t at = 0x100000;
+	GError *err = NULL;
+	vmmem_memory_t *mem;
+
+	for (size_t i = 0; i < N; i++) {
+		specs[i].start = G(at);
+		specs[i].size = 4096 * (uint64_t)g_rand_int_range(rand, 1, 4);
+		at += specs[i].size + 4096 * (uint64_t)g_rand_int_range(rand, 0, 3);
+	}
+	mem = vmmem_memory_new(specs, N, &err);
+	g_assert_no_error(err);
+	for (size_t i = 0; i < N; i++) {
+		check_lookup_at(mem, specs[i].start.raw);
+		check_lookup_at(mem, specs[i].start.raw + specs[i].size - 1);
+		check_lookup_at(mem, specs[i].start.raw + specs[i].size);
+	}
+	for (int k = 0; k < 20000; k++)
+		check_lookup_at(mem, g_rand_int_range(rand, 0, (gint32)(at + 8192)));
+	vmmem_memory_unref(mem);
+	g_rand_free(rand);
+	g_free(specs);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -199,5 +293,7 @@ main(int argc, char **argv)
 	g_test_add_func("/layout/error/unknown-option-names-key", test_unknown_option_names_key);
 	g_test_add_func("/layout/default-names-and-provider", test_default_names_and_provider);
 	g_test_add_func("/layout/ref-keeps-memory-alive", test_ref_unref);
+	g_test_add_func("/layout/lookup/sparse-layout-finds-every-region", test_sparse_layout_lookup);
+	g_test_add_func("/layout/lookup/4096-regions-agree-with-a-linear-scan", test_many_regions_lookup);
 	return g_test_run();
 }
