@@ -108,108 +108,98 @@ whole_range(const vmmem_memory_t *mem, uint64_t addr, size_t len, const char *ve
 	return false;
 }
 
-bool
-vmmem_memory_read(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf, size_t len,
-		  size_t *done, GError **error)
+/* Copies a backed range [addr, addr + len) piece by piece, into guest
+ * memory (to_guest) or out of it. */
+static void
+copy_pieces(const vmmem_memory_t *mem, ptrdiff_t first, uint64_t addr, uint8_t *buf, size_t len,
+	    bool to_guest)
+{
+	piece_iter_t it = pieces(mem, first, addr, len);
+	uint8_t *host;
+	size_t k;
+
+	while (next_piece(&it, &host, &k)) {
+		if (to_guest)
+			vmmem__copy(host, buf, k);
+		else
+			vmmem__copy(buf, host, k);
+		buf += k;
+	}
+}
+
+/* read / write: as far as memory is contiguous from addr. */
+static bool
+copy_prefix(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, bool to_guest,
+	    size_t *done, GError **error)
 {
 	ptrdiff_t first;
-	size_t n = backed_prefix(mem, addr.raw, len, &first), got = 0, k;
-	piece_iter_t it = pieces(mem, first, addr.raw, n);
-	uint8_t *host;
+	size_t n = backed_prefix(mem, addr, len, &first);
 
 	if (done)
 		*done = 0;
 	if (len == 0)
 		return true;
 	if (n == 0) {
-		hole_error(error, addr.raw);
+		hole_error(error, addr);
 		return false;
 	}
-	while (next_piece(&it, &host, &k)) {
-		vmmem__copy((uint8_t *)buf + got, host, k);
-		got += k;
-	}
+	copy_pieces(mem, first, addr, buf, n, to_guest);
 	if (done)
-		*done = got;
+		*done = n;
 	return true;
+}
+
+/* read_slice / write_slice: all or nothing. */
+static bool
+copy_exact(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, bool to_guest,
+	   GError **error)
+{
+	uint8_t *h = vmmem__fast_host(mem, addr, len);
+	ptrdiff_t first;
+
+	if (h) { /* the common case: inside one region */
+		if (to_guest)
+			vmmem__copy(h, buf, len);
+		else
+			vmmem__copy(buf, h, len);
+		return true;
+	}
+	if (len == 0)
+		return true;
+	if (!whole_range(mem, addr, len, to_guest ? "write" : "read", &first, error))
+		return false;
+	copy_pieces(mem, first, addr, buf, len, to_guest);
+	return true;
+}
+
+/* The casts drop const from the source buffer of the write forms only to
+ * share one loop; copy_pieces never writes to buf when to_guest. */
+bool
+vmmem_memory_read(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf, size_t len,
+		  size_t *done, GError **error)
+{
+	return copy_prefix(mem, addr.raw, buf, len, false, done, error);
 }
 
 bool
 vmmem_memory_write(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *buf,
 		   size_t len, size_t *done, GError **error)
 {
-	ptrdiff_t first;
-	size_t n = backed_prefix(mem, addr.raw, len, &first), put = 0, k;
-	piece_iter_t it = pieces(mem, first, addr.raw, n);
-	uint8_t *host;
-
-	if (done)
-		*done = 0;
-	if (len == 0)
-		return true;
-	if (n == 0) {
-		hole_error(error, addr.raw);
-		return false;
-	}
-	while (next_piece(&it, &host, &k)) {
-		vmmem__copy(host, (const uint8_t *)buf + put, k);
-		put += k;
-	}
-	if (done)
-		*done = put;
-	return true;
+	return copy_prefix(mem, addr.raw, (uint8_t *)(uintptr_t)buf, len, true, done, error);
 }
 
 bool
 vmmem_memory_read_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf,
 			size_t len, GError **error)
 {
-	const uint8_t *h = vmmem__fast_host(mem, addr.raw, len);
-	ptrdiff_t first;
-	piece_iter_t it;
-	uint8_t *host;
-	size_t k, got = 0;
-
-	if (h) { /* the common case: inside one region */
-		vmmem__copy(buf, h, len);
-		return true;
-	}
-	if (len == 0)
-		return true;
-	if (!whole_range(mem, addr.raw, len, "read", &first, error))
-		return false;
-	it = pieces(mem, first, addr.raw, len);
-	while (next_piece(&it, &host, &k)) {
-		vmmem__copy((uint8_t *)buf + got, host, k);
-		got += k;
-	}
-	return true;
+	return copy_exact(mem, addr.raw, buf, len, false, error);
 }
 
 bool
 vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *buf,
 			 size_t len, GError **error)
 {
-	uint8_t *h = vmmem__fast_host(mem, addr.raw, len);
-	ptrdiff_t first;
-	piece_iter_t it;
-	uint8_t *host;
-	size_t k, put = 0;
-
-	if (h) {
-		vmmem__copy(h, buf, len);
-		return true;
-	}
-	if (len == 0)
-		return true;
-	if (!whole_range(mem, addr.raw, len, "write", &first, error))
-		return false;
-	it = pieces(mem, first, addr.raw, len);
-	while (next_piece(&it, &host, &k)) {
-		vmmem__copy(host, (const uint8_t *)buf + put, k);
-		put += k;
-	}
-	return true;
+	return copy_exact(mem, addr.raw, (uint8_t *)(uintptr_t)buf, len, true, error);
 }
 
 bool

@@ -14,7 +14,7 @@ aligned2(const void *a, const void *b, size_t n)
 }
 
 void
-vmmem__copy(void *dst, const void *src, size_t len)
+vmmem__copy_small(void *dst, const void *src, size_t len)
 {
 	/* Volatile single accesses so that a concurrent reader or writer in
 	 * the guest or another thread never sees half a value; memcpy gives

@@ -65,9 +65,9 @@ clamp(vmmem__span_t s, uint64_t off, size_t len)
 	return len <= s.size - off ? len : (size_t)(s.size - off);
 }
 
-bool
-vmmem__span_read(vmmem__span_t s, uint64_t off, void *buf, size_t len, size_t *done,
-		 GError **error)
+static bool
+span_copy(vmmem__span_t s, uint64_t off, uint8_t *buf, size_t len, bool to_span, size_t *done,
+	  GError **error)
 {
 	size_t n;
 
@@ -78,29 +78,29 @@ vmmem__span_read(vmmem__span_t s, uint64_t off, void *buf, size_t len, size_t *d
 	if (!start_ok(s, off, error))
 		return false;
 	n = clamp(s, off, len);
-	vmmem__copy(buf, s.host + off, n);
+	if (to_span)
+		vmmem__copy(s.host + off, buf, n);
+	else
+		vmmem__copy(buf, s.host + off, n);
 	if (done)
 		*done = n;
 	return true;
 }
 
 bool
+vmmem__span_read(vmmem__span_t s, uint64_t off, void *buf, size_t len, size_t *done,
+		 GError **error)
+{
+	return span_copy(s, off, buf, len, false, done, error);
+}
+
+/* The cast only lets the two directions share span_copy, which never
+ * writes to buf when to_span. */
+bool
 vmmem__span_write(vmmem__span_t s, uint64_t off, const void *buf, size_t len, size_t *done,
 		  GError **error)
 {
-	size_t n;
-
-	if (done)
-		*done = 0;
-	if (len == 0)
-		return true;
-	if (!start_ok(s, off, error))
-		return false;
-	n = clamp(s, off, len);
-	vmmem__copy(s.host + off, buf, n);
-	if (done)
-		*done = n;
-	return true;
+	return span_copy(s, off, (uint8_t *)(uintptr_t)buf, len, true, done, error);
 }
 
 bool
