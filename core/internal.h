@@ -148,6 +148,11 @@ bool vmmem__atomic_load(const uint8_t *host, unsigned width, memory_order order,
 void vmmem__atomic_store(uint8_t *host, unsigned width, uint64_t value, memory_order order);
 bool vmmem__valid_width(unsigned width, GError **error);
 
+/* ---- prefault.c ---- */
+
+/* The SIGBUS-guarded touch handed to providers (touch_pages). */
+int vmmem__touch_pages(void *host, uint64_t size, uint64_t page_size, uint64_t *touched);
+
 /* ---- fdio.c ---- */
 
 /* One readv/writev (exact = false) or a loop until `total` bytes moved

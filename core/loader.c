@@ -292,6 +292,7 @@ vmmem__module_validate(const vmmem__module_t *m, const char *region_name, uint64
 		return true;
 	memset(&req, 0, sizeof(req));
 	req.struct_size = sizeof(req);
+	req.touch_pages = vmmem__touch_pages;
 	req.region_name = region_name;
 	req.guest_start = start;
 	req.size = size;

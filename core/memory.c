@@ -192,6 +192,7 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 
 	memset(&req, 0, sizeof(req));
 	req.struct_size = sizeof(req);
+	req.touch_pages = vmmem__touch_pages;
 	req.region_name = r->name;
 	req.guest_start = r->start;
 	req.size = r->size;

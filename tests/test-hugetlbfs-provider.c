@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -355,6 +356,49 @@ test_anonymous_1g(void)
 	vmmem_memory_unref(mem);
 }
 
+/* Two providers prefaulting with the guarded touch at the same time, from
+ * two threads (the reviewer's case: hugetlbfs and memfd each used to carry
+ * their own guard and restored each other's handlers out of order). The
+ * guard is now the core's alone: afterwards the caller's handler must be
+ * back, with or without memories still alive. */
+static gpointer
+touch_loop(gpointer provider)
+{
+	for (int i = 0; i < 40; i++) {
+		GError *error = NULL;
+		vmmem_memory_t *mem =
+			strcmp(provider, "memfd") == 0
+				? hugetest_new("memfd", 0, MiB(2), &error, "hugetlb=yes",
+					       "page-size=2M", "reserve=no", "prefault=touch", NULL)
+				: hugetest_new("hugetlbfs", 0, MiB(2), &error, "page-size=2M",
+					       "reserve=no", "prefault=touch", NULL);
+		g_assert_no_error(error);
+		vmmem_memory_unref(mem);
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_guarded_touch_restores_handler(void)
+{
+	struct sigaction ours = { 0 }, old, after;
+	GThread *a, *b;
+
+	hugetest_lock();
+	if (!hugetest_require(MiB(2), 4))
+		return;
+	ours.sa_handler = our_sigbus_handler;
+	sigemptyset(&ours.sa_mask);
+	g_assert_cmpint(sigaction(SIGBUS, &ours, &old), ==, 0);
+	a = g_thread_new("hugetlbfs", touch_loop, (gpointer) "hugetlbfs");
+	b = g_thread_new("memfd", touch_loop, (gpointer) "memfd");
+	g_thread_join(a);
+	g_thread_join(b);
+	g_assert_cmpint(sigaction(SIGBUS, &old, &after), ==, 0);
+	g_assert_true(after.sa_handler == our_sigbus_handler);
+	g_assert_cmpint(sigbus_seen, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -382,6 +426,8 @@ main(int argc, char **argv)
 			test_out_of_pages_unreserved_populate);
 	g_test_add_func("/hugetlbfs/out-of-pages/unreserved-touch-fails-cleanly-handler-restored",
 			test_out_of_pages_unreserved_guarded_touch);
+	g_test_add_func("/hugetlbfs/unreserved/concurrent-touch-in-two-providers-restores-handler",
+			test_concurrent_guarded_touch_restores_handler);
 	g_test_add_func("/hugetlbfs/unreserved/touch-prefault-succeeds-with-enough-pages",
 			test_unreserved_prefault_succeeds_when_pages_suffice);
 	return g_test_run();

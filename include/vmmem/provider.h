@@ -91,6 +91,15 @@ struct vmmem_provider_request {
 	uint64_t size;                 /* bytes to map, > 0 */
 	const struct vmmem_provider_option *options;
 	size_t n_options;
+
+	/* Set by the core (check struct_size before use, like every member
+	 * past the first ones): writes one byte per page of [host, host +
+	 * size) under the core's process-wide SIGBUS guard. Returns 0, or
+	 * ENOMEM if a page could not be supplied (*touched = bytes done
+	 * before it), or another errno. Signal dispositions are process-wide,
+	 * so only the core may install the guard: two providers each with
+	 * their own would restore each other's handlers in the wrong order. */
+	int (*touch_pages)(void *host, uint64_t size, uint64_t page_size, uint64_t *touched);
 };
 
 /** What a provider's create() fills in. The core zeroes it and sets fd to

@@ -5,9 +5,6 @@
  * a signal). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -232,75 +229,9 @@ hp_fail_no_pages(uint64_t size, uint64_t page_size, const char *what, char *err,
 	return fail_with_counts(size, page_size, what, have, free_pages, resv_pages, err, len);
 }
 
-/* ---- the SIGBUS-guarded touch ----
- *
- * A fault on a hugetlb page the pool cannot supply raises SIGBUS in the
- * faulting thread. To turn that into an error we install a handler that
- * long-jumps back. Signal dispositions are process-wide, so:
- * - one touch at a time (guard_lock), and the previous disposition is
- *   restored before the lock is released;
- * - the jump target is thread-local: only the touching thread jumps; a
- *   SIGBUS from any other thread in that window goes to the handler that
- *   was installed before (or, if that was the default, kills the process
- *   as it would have without us).
- * Code that installs its own SIGBUS handler concurrently with region
- * creation may see its handler replaced for the duration of a touch. */
-
-static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sigaction guard_old; /* written under guard_lock before install */
-static __thread sigjmp_buf *volatile guard_jmp;
-
-static void
-guard_handler(int sig, siginfo_t *info, void *uctx)
-{
-	if (guard_jmp)
-		siglongjmp(*guard_jmp, 1);
-	if (guard_old.sa_flags & SA_SIGINFO)
-		guard_old.sa_sigaction(sig, info, uctx);
-	else if (guard_old.sa_handler != SIG_DFL && guard_old.sa_handler != SIG_IGN)
-		guard_old.sa_handler(sig);
-	else
-		/* Returning re-runs the faulting access, which now gets the
-		 * default action. */
-		signal(sig, SIG_DFL);
-}
-
-static int
-guarded_touch(void *p, uint64_t size, uint64_t page_size, uint64_t *touched)
-{
-	sigjmp_buf jb;
-	struct sigaction sa;
-	volatile uint64_t off = 0;
-	volatile int rc = 0;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = guard_handler;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-
-	pthread_mutex_lock(&guard_lock);
-	if (sigaction(SIGBUS, &sa, &guard_old) != 0) {
-		rc = errno;
-		pthread_mutex_unlock(&guard_lock);
-		return rc;
-	}
-	if (sigsetjmp(jb, 1) == 0) {
-		guard_jmp = &jb;
-		for (; off < size; off += page_size)
-			((volatile uint8_t *)p)[off] = ((volatile uint8_t *)p)[off];
-	} else {
-		rc = ENOMEM;
-	}
-	guard_jmp = NULL;
-	sigaction(SIGBUS, &guard_old, NULL);
-	pthread_mutex_unlock(&guard_lock);
-	*touched = off;
-	return rc;
-}
-
 int
-hp_prefault(void *p, uint64_t size, uint64_t page_size, enum hp_prefault how, char *err,
-	    size_t len)
+hp_prefault(const struct vmmem_provider_request *req, void *p, uint64_t size, uint64_t page_size,
+	    enum hp_prefault how, char *err, size_t len)
 {
 	uint64_t touched = 0, free_pages = 0, resv_pages = 0;
 	bool have;
@@ -324,7 +255,15 @@ hp_prefault(void *p, uint64_t size, uint64_t page_size, enum hp_prefault how, ch
 						   "prefaulting 0x%llx bytes failed: %s",
 						   (unsigned long long)size, strerror(rc));
 	}
-	rc = guarded_touch(p, size, page_size, &touched);
+	/* The guard is the core's: see touch_pages in <vmmem/provider.h>. */
+	if (req->struct_size < offsetof(struct vmmem_provider_request, touch_pages) +
+				   sizeof(req->touch_pages) ||
+	    !req->touch_pages)
+		return vmmem_provider_fail(err, len, ENOTSUP,
+					   "prefaulting without MADV_POPULATE_WRITE needs the core's "
+					   "guarded touch, which this vmmem does not offer; use "
+					   "reserve = yes");
+	rc = req->touch_pages(p, size, page_size, &touched);
 	if (rc == ENOMEM) {
 		char what[96];
 		snprintf(what, sizeof(what), "prefaulting (SIGBUS caught at page %llu)",

@@ -61,8 +61,8 @@ int hp_fail_no_pages(uint64_t size, uint64_t page_size, const char *what, char *
 /* Gives every page of [p, p + size) its huge page now, so that no later
  * touch can SIGBUS. Returns 0, or ENOMEM (with the pool counts in err) if
  * the pool runs dry, or another errno. The caller unmaps on failure. */
-int hp_prefault(void *p, uint64_t size, uint64_t page_size, enum hp_prefault how, char *err,
-		size_t len);
+int hp_prefault(const struct vmmem_provider_request *req, void *p, uint64_t size,
+		uint64_t page_size, enum hp_prefault how, char *err, size_t len);
 
 /* log2 of a power of two. */
 unsigned hp_log2(uint64_t v);

@@ -276,7 +276,7 @@ hugetlbfs_create(const struct vmmem_provider_request *req, struct vmmem_provider
 						 (unsigned long long)req->size, strerror(e));
 		goto fail;
 	}
-	if ((rc = hp_prefault(p, req->size, o.page_size, o.prefault, err, len))) {
+	if ((rc = hp_prefault(req, p, req->size, o.page_size, o.prefault, err, len))) {
 		munmap(p, req->size);
 		goto fail;
 	}

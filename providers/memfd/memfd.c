@@ -132,10 +132,11 @@ memfd_validate(const struct vmmem_provider_request *req, char *err, size_t len)
  * mount has no size limit; the kernel's OOM handling applies as for any
  * memory), so only huge pages need the guarded path. */
 static int
-prefault(void *p, uint64_t size, const struct opts *o, char *err, size_t len)
+prefault(const struct vmmem_provider_request *req, void *p, uint64_t size, const struct opts *o,
+	 char *err, size_t len)
 {
 	if (o->hugetlb || o->prefault == HP_PREFAULT_NO)
-		return hp_prefault(p, size, o->page_size, o->prefault, err, len);
+		return hp_prefault(req, p, size, o->page_size, o->prefault, err, len);
 	if (o->prefault == HP_PREFAULT_AUTO && madvise(p, size, MADV_POPULATE_WRITE) == 0)
 		return 0;
 	if (o->prefault == HP_PREFAULT_AUTO && errno != EINVAL)
@@ -196,7 +197,7 @@ memfd_provider_create(const struct vmmem_provider_request *req,
 		close(fd);
 		return rc;
 	}
-	if ((rc = prefault(p, req->size, &o, err, len))) {
+	if ((rc = prefault(req, p, req->size, &o, err, len))) {
 		munmap(p, req->size);
 		close(fd);
 		return rc;
