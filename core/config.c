@@ -588,6 +588,19 @@ vmmem_config_load(const char *path_or_null, GError **error)
 	raw = read_file(path, how, &len, error);
 	if (!raw)
 		return NULL;
+	/* GKeyFile would stop at a NUL and silently drop the rest of the
+	 * file: refuse it, naming the line. */
+	if (memchr(raw, '\0', len)) {
+		const char *nul = memchr(raw, '\0', len);
+		unsigned line = 1;
+
+		for (const char *c = raw; c < nul; c++)
+			line += *c == '\n';
+		config_error(error, path, NULL, NULL, NULL,
+			     "line %u contains a NUL byte: this is not a text file", line);
+		g_free(raw);
+		return NULL;
+	}
 	text = strip_comments(path, raw, len, error);
 	g_free(raw);
 	if (!text)

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -186,6 +187,13 @@ vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **error)
 				     "(copy-on-write) mapping of its fd, so the peer would not see "
 				     "its writes; set shared = yes",
 				     r->name, r->module->desc->name);
+			return false;
+		}
+		if (r->name[0] == '\0') {
+			vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+				     "the region at guest address 0x%" PRIx64 " cannot be shared: its "
+				     "name is empty, and the wire format needs one",
+				     r->start);
 			return false;
 		}
 		if (strlen(r->name) > VMMEM_SHARE_MAX_NAME) {
@@ -415,18 +423,41 @@ receive_record(receiver_t *rx, uint32_t i, record_t *rec, GError **error)
 	return true;
 }
 
+/* A peer that can shrink a shared file can make every access of ours to
+ * the lost pages raise SIGBUS. A memfd can be sealed against that, so an
+ * unsealed one is refused; files that cannot carry seals (hugetlbfs,
+ * regular files) are accepted, as every vhost-user backend does, and
+ * share.h says so. */
+static bool
+check_seals(const record_t *recs, uint32_t n, const int *fds, GError **error)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int seals = fcntl(fds[i], F_GET_SEALS);
+
+		if (seals >= 0 && !(seals & F_SEAL_SHRINK)) {
+			vmmem__error(error, VMMEM_ERROR_PROTOCOL,
+				     "received guest memory, region '%s' (record %u): its memfd is "
+				     "not sealed against shrinking (F_SEAL_SHRINK), so the sender "
+				     "could truncate it under this process",
+				     recs[i].name, i);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Maps the received regions through the mmap provider and checks that
  * each fd is backed by the page size the sender reported. */
 static vmmem_memory_t *
 build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 {
 	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
-	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 4 * (size_t)n);
+	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 5 * (size_t)n);
 	GPtrArray *strings = g_ptr_array_new_with_free_func(g_free);
 	vmmem_memory_t *mem;
 
 	for (uint32_t i = 0; i < n; i++) {
-		struct vmmem_provider_option *o = &opts[4 * (size_t)i];
+		struct vmmem_provider_option *o = &opts[5 * (size_t)i];
 		char *fd = g_strdup_printf("%d", fds[i]);
 		char *off = g_strdup_printf("%" PRIu64, recs[i].fd_offset);
 
@@ -438,12 +469,15 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 		/* Huge pages: reserve now, so a short pool fails here rather
 		 * than as a SIGBUS at first touch. */
 		o[3] = (struct vmmem_provider_option){ "reserve", "yes" };
+		/* The sender's memory: allocating it here would commit all of
+		 * it in this process too; check_seals() is the guard instead. */
+		o[4] = (struct vmmem_provider_option){ "allocate", "no" };
 		specs[i].name = recs[i].name;
 		specs[i].start = vmmem_guest_addr(recs[i].start);
 		specs[i].size = recs[i].size;
 		specs[i].provider = "mmap";
 		specs[i].options = o;
-		specs[i].n_options = 4;
+		specs[i].n_options = 5;
 	}
 	mem = vmmem_memory_new(specs, n, error);
 	if (!mem)
@@ -497,7 +531,8 @@ vmmem_memory_receive(int sock, GError **error)
 			     n, rx.fds->len);
 		goto out;
 	}
-	mem = build_memory(recs, n, (const int *)(void *)rx.fds->data, error);
+	if (check_seals(recs, n, (const int *)(void *)rx.fds->data, error))
+		mem = build_memory(recs, n, (const int *)(void *)rx.fds->data, error);
 
 out:
 	for (guint i = 0; i < rx.fds->len; i++)

@@ -549,6 +549,25 @@ rm_rf(const char *dir)
 	g_rmdir(dir);
 }
 
+/* A NUL byte would make GKeyFile drop everything after it: two regions
+ * would silently become one. */
+static void
+test_nul_byte_refused_naming_line(void)
+{
+	static const char text[] = "[region a]\nstart = 0\nsize = 4K\n\0\n[region b]\n"
+				   "start = 1M\nsize = 4K\n";
+	char *path = g_strdup_printf("%s/nul.conf", tmpdir);
+	GError *error = NULL;
+
+	g_assert_true(g_file_set_contents(path, text, sizeof(text) - 1, NULL));
+	g_assert_null(vmmem_config_load(path, &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, path));
+	g_assert_nonnull(strstr(error->message, "line 4 contains a NUL byte"));
+	g_error_free(error);
+	g_free(path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -560,6 +579,7 @@ main(int argc, char **argv)
 	g_unsetenv("VMMEM_CONFIG");
 
 	g_test_add_func("/config/format/example-file-parses", test_example_file_parses);
+	g_test_add_func("/config/format/nul-byte-refused-naming-line", test_nul_byte_refused_naming_line);
 	g_test_add_func("/config/format/trailing-comment-is-stripped",
 			test_trailing_comment_is_stripped);
 	g_test_add_func("/config/format/hash-inside-a-value-is-kept",

@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,15 @@ static vmmem_memory_t *
 one_region(const struct vmmem_provider_option *opts, size_t n, GError **err)
 {
 	vmmem_region_spec_t s = { .name = "ram", .start = { 0 }, .size = TU_2M,
+				  .provider = "mmap", .options = opts, .n_options = n };
+
+	return vmmem_memory_new(&s, 1, err);
+}
+
+static vmmem_memory_t *
+sized_region(const struct vmmem_provider_option *opts, size_t n, uint64_t size, GError **err)
+{
+	vmmem_region_spec_t s = { .name = "ram", .start = { 0 }, .size = size,
 				  .provider = "mmap", .options = opts, .n_options = n };
 
 	return vmmem_memory_new(&s, 1, err);
@@ -205,6 +216,10 @@ test_bad_option_values_name_option(void)
 		{ { { "prefault", "sometimes" } }, 1, "prefault" },
 		{ { { "reserve", "" } }, 1, "reserve" },
 		{ { { "fd", "three" } }, 1, "fd" },
+		{ { { "fd", "1K" } }, 1, "fd" },   /* a size suffix is no fd number */
+		{ { { "fd", "0x3" } }, 1, "fd" },
+		{ { { "fd", "-1" } }, 1, "fd" },
+		{ { { "allocate", "perhaps" } }, 1, "allocate" },
 		{ { { "path", path }, { "offset", "0x123" } }, 2, "offset" },
 		{ { { "path", path }, { "offset", "lots" } }, 2, "offset" },
 		{ { { "offset", "0x1000" } }, 1, "offset" },
@@ -219,6 +234,45 @@ test_bad_option_values_name_option(void)
 	}
 	g_free(path);
 	tu_rmdir(dir);
+	g_free(dir);
+}
+
+/* A shared file mapping on a file system that cannot back it (tmpfs with
+ * size=1M, a 16 MiB sparse file) must fail at creation, not SIGBUS at the
+ * first write; allocate = no opts out of that check. */
+static void
+test_full_file_system_fails_at_creation(void)
+{
+	char *dir = g_dir_make_tmp("vmmem-tmpfs-XXXXXX", NULL), *path;
+	struct vmmem_provider_option opts[2] = { { "path", NULL }, { "allocate", "no" } };
+	GError *err = NULL;
+	vmmem_memory_t *mem;
+	int fd;
+
+	g_assert_nonnull(dir);
+	if (mount("none", dir, "tmpfs", 0, "size=1M") != 0) {
+		g_test_skip_printf("cannot mount a small tmpfs (%s): needs root", g_strerror(errno));
+		tu_rmdir(dir);
+		g_free(dir);
+		return;
+	}
+	path = g_build_filename(dir, "ram", NULL);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, 16 << 20), ==, 0);
+	close(fd);
+	opts[0].value = path;
+	mem = sized_region(opts, 1, 16 << 20, &err);
+	g_assert_null(mem);
+	tu_assert_error(&err, VMMEM_ERROR_PROVIDER_CREATE, path, "No space left on device",
+			"allocate = no");
+	/* Opting out maps it (and leaves the risk to the caller: not touched). */
+	mem = sized_region(opts, 2, 16 << 20, &err);
+	g_assert_no_error(err);
+	vmmem_memory_unref(mem);
+	g_assert_cmpint(umount(dir), ==, 0);
+	tu_rmdir(dir);
+	g_free(path);
 	g_free(dir);
 }
 
@@ -257,5 +311,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mmap-provider/bad-option-values-name-option",
 			test_bad_option_values_name_option);
 	g_test_add_func("/mmap-provider/prefault-populates", test_prefault_populates);
+	g_test_add_func("/mmap-provider/full-file-system-fails-at-creation-not-sigbus",
+			test_full_file_system_fails_at_creation);
 	return g_test_run();
 }

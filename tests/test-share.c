@@ -193,6 +193,30 @@ test_private_anonymous_refused_before_sending(void)
 	vmmem_memory_unref(mem);
 }
 
+/* The receiver refuses an empty name, so the sender must refuse it first. */
+static void
+test_empty_name_refused_before_sending(void)
+{
+	vmmem_region_spec_t spec = { .name = "", .start = vmmem_guest_addr(0), .size = MiB(1),
+				     .provider = "memfd" };
+	GError *error = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &error);
+	int sv[2], avail = -1;
+
+	g_assert_no_error(error);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_false(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "guest address 0x0"));
+	g_assert_nonnull(strstr(error->message, "name is empty"));
+	g_clear_error(&error);
+	g_assert_cmpint(ioctl_fionread(sv[1], &avail), ==, 0);
+	g_assert_cmpint(avail, ==, 0);
+	close(sv[0]);
+	close(sv[1]);
+	vmmem_memory_unref(mem);
+}
+
 static void
 test_private_file_mapping_refused(void)
 {
@@ -303,14 +327,24 @@ receive_malformed(const uint8_t *buf, size_t len, int fd)
 	return error;
 }
 
+/* A memfd as a well-behaved peer sends it: sealed against shrinking
+ * (the receiver refuses one that is not). */
 static int
-sized_memfd(uint64_t size)
+sized_memfd_sealed(uint64_t size, bool seal)
 {
-	int fd = memfd_create("peer", MFD_CLOEXEC);
+	int fd = memfd_create("peer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(ftruncate(fd, (off_t)size), ==, 0);
+	if (seal)
+		g_assert_cmpint(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), ==, 0);
 	return fd;
+}
+
+static int
+sized_memfd(uint64_t size)
+{
+	return sized_memfd_sealed(size, true);
 }
 
 static void
@@ -368,6 +402,23 @@ test_malformed_zero_and_huge_counts(void)
 	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
 	g_assert_nonnull(strstr(error->message, "announces 4294967295 regions"));
 	g_error_free(error);
+}
+
+/* The reviewer's case: a sender that keeps the right to truncate could
+ * crash the receiver with SIGBUS, so an unsealed memfd is refused. */
+static void
+test_unsealed_memfd_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = sized_memfd_sealed(0x1000, false);
+	GError *error = receive_malformed(buf, len, fd);
+
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "region 'bad'"));
+	g_assert_nonnull(strstr(error->message, "F_SEAL_SHRINK"));
+	g_error_free(error);
+	close(fd);
 }
 
 static void
@@ -451,6 +502,8 @@ main(int argc, char **argv)
 	g_test_add_func("/share/receive/missing-fd-refused", test_malformed_missing_fd);
 	g_test_add_func("/share/receive/zero-and-huge-region-counts-refused",
 			test_malformed_zero_and_huge_counts);
+	g_test_add_func("/share/send/empty-region-name-refused", test_empty_name_refused_before_sending);
+	g_test_add_func("/share/receive/unsealed-memfd-refused", test_unsealed_memfd_refused);
 	g_test_add_func("/share/receive/size-past-fd-end-refused",
 			test_malformed_size_past_fd_refused);
 	g_test_add_func("/share/receive/page-size-other-than-fd-refused",

@@ -75,7 +75,10 @@ read_once(vmmem_memory_t *mem, const vmmem_region_t *r1, vmmem_slice_t s, const 
 {
 	unsigned w = c->width;
 	uint64_t v = 0;
-	uint8_t raw[8] = { 0 };
+	/* The caller's buffer is deliberately misaligned (an odd address):
+	 * the guarantee is about the guest side and must not depend on how
+	 * the caller's variable happens to be aligned. */
+	uint8_t store[16] = { 0 }, *raw = (uint8_t *)((uintptr_t)store | 1);
 	bool ok = false;
 
 	switch (c->reader) {

@@ -61,7 +61,7 @@ extern "C" {
  * Before sending anything, refuses with VMMEM_ERROR_UNSUPPORTED (naming the
  * region and the reason) a memory with a region that has no fd or is a
  * private mapping, and a socket of another type; with
- * VMMEM_ERROR_INVALID_ARGUMENT a region name longer than
+ * VMMEM_ERROR_INVALID_ARGUMENT an empty region name or one longer than
  * VMMEM_SHARE_MAX_NAME. A failing send is VMMEM_ERROR_IO with the errno;
  * the peer may then have received part of the message and must drop the
  * connection. The fds stay owned by `mem`; the peer gets its own copies.
@@ -75,6 +75,13 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  * shared from the received fd by the mmap provider (its options fd, offset
  * and shared = yes). The received fds are always closed before returning
  * (the regions hold their own duplicates).
+ *
+ * A peer that could shrink a region's file could make this process's
+ * accesses to the lost pages raise SIGBUS. A memfd that is not sealed
+ * against shrinking (F_SEAL_SHRINK; the memfd provider seals by default)
+ * is therefore refused with VMMEM_ERROR_PROTOCOL. Files that cannot carry
+ * seals (hugetlbfs files, regular files) are accepted: for them the
+ * receiver trusts the sender not to truncate, as vhost-user backends do.
  *
  * Errors: VMMEM_ERROR_SHORT_TRANSFER if the peer closes mid-message;
  * VMMEM_ERROR_IO for a failing recvmsg(); VMMEM_ERROR_PROTOCOL for a

@@ -8,7 +8,13 @@
  *   fd       = N     map this open fd (duplicated; the caller keeps its own)
  *   offset   = SIZE  where in the file the region starts (page aligned)
  *   prefault = bool  populate every page now (default no)
- *   reserve  = bool  reserve swap/commit now, i.e. no MAP_NORESERVE (default no)
+ *   reserve  = bool  reserve swap/commit now, i.e. no MAP_NORESERVE (default no;
+ *                    yes for a hugetlbfs file, whose pages must be reserved
+ *                    at mmap time or a touch may SIGBUS when the pool is dry)
+ *   allocate = bool  fallocate() the file range of a shared file mapping
+ *                    (default yes), so that a full or size-limited file
+ *                    system fails the creation instead of raising SIGBUS
+ *                    at the first write; "no" leaves that risk to the caller
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,30 +36,48 @@
 #endif
 
 static const char *const options[] = { "shared", "path", "fd", "offset", "prefault", "reserve",
-				       NULL };
+				       "allocate", NULL };
 
 struct opts {
 	const char *path;
 	int fd;          /* -1: none */
 	uint64_t offset;
-	bool shared, prefault, reserve;
+	bool shared, prefault, reserve, allocate;
+	bool reserve_set; /* reserve given explicitly */
 };
+
+/* A file descriptor: plain decimal digits, nothing else (no size suffix,
+ * no sign, no hex). */
+static bool
+parse_fd(const char *v, int *out)
+{
+	long n = 0;
+
+	if (!*v)
+		return false;
+	for (const char *c = v; *c; c++) {
+		if (*c < '0' || *c > '9' || n > (INT32_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (*c - '0');
+	}
+	*out = (int)n;
+	return true;
+}
 
 static int
 parse_opts(const struct vmmem_provider_request *req, struct opts *o, char *err, size_t len)
 {
 	const char *v;
-	uint64_t n;
 
 	o->path = vmmem_provider_option(req, "path");
 	o->fd = -1;
 	o->offset = 0;
-	o->prefault = o->reserve = false;
+	o->prefault = o->reserve = o->reserve_set = false;
+	o->allocate = true;
 	if ((v = vmmem_provider_option(req, "fd"))) {
-		if (!vmmem_provider_parse_size(v, &n) || n > INT32_MAX)
+		if (!parse_fd(v, &o->fd))
 			return vmmem_provider_fail(err, len, EINVAL,
-						   "option fd = '%s' is not a file descriptor", v);
-		o->fd = (int)n;
+						   "option fd = '%s' is not a file descriptor number", v);
 		if (o->path)
 			return vmmem_provider_fail(err, len, EINVAL,
 						   "options path and fd exclude each other");
@@ -79,10 +103,16 @@ parse_opts(const struct vmmem_provider_request *req, struct opts *o, char *err, 
 	    !vmmem_provider_parse_bool(v, &o->prefault))
 		return vmmem_provider_fail(err, len, EINVAL,
 					   "option prefault = '%s' is not a boolean (yes/no)", v);
-	if ((v = vmmem_provider_option(req, "reserve")) &&
-	    !vmmem_provider_parse_bool(v, &o->reserve))
+	if ((v = vmmem_provider_option(req, "reserve"))) {
+		if (!vmmem_provider_parse_bool(v, &o->reserve))
+			return vmmem_provider_fail(err, len, EINVAL,
+						   "option reserve = '%s' is not a boolean (yes/no)", v);
+		o->reserve_set = true;
+	}
+	if ((v = vmmem_provider_option(req, "allocate")) &&
+	    !vmmem_provider_parse_bool(v, &o->allocate))
 		return vmmem_provider_fail(err, len, EINVAL,
-					   "option reserve = '%s' is not a boolean (yes/no)", v);
+					   "option allocate = '%s' is not a boolean (yes/no)", v);
 	return 0;
 }
 
@@ -117,6 +147,54 @@ check_file(int fd, const char *what, uint64_t offset, uint64_t size, uint64_t *p
 		*flags |= VMMEM_REGION_HUGETLB;
 	}
 	return 0;
+}
+
+/* Gives every page of a shared file mapping its backing store now: on a
+ * full or size-limited file system (tmpfs size=, a quota) the creation
+ * fails with ENOSPC instead of the first write raising SIGBUS. File
+ * systems without fallocate() are left as they are (the risk stays, as
+ * with any shared file mapping). */
+static int
+allocate_range(int fd, const char *what, uint64_t offset, uint64_t size, char *err, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (fallocate(fd, 0, (off_t)offset, (off_t)size) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP || errno == ENOSYS)
+		return 0;
+	return vmmem_provider_fail(err, len, errno,
+				   "cannot allocate 0x%llx bytes at offset 0x%llx of %s: %s "
+				   "(option allocate = no skips this, at the risk of SIGBUS later)",
+				   (unsigned long long)size, (unsigned long long)offset, what,
+				   strerror(errno));
+}
+
+/* Populates every page now; MADV_POPULATE_WRITE reports a page that cannot
+ * be supplied as an error, the core's guarded touch (kernels before 5.14)
+ * turns the SIGBUS into one. */
+static int
+prefault(const struct vmmem_provider_request *req, void *p, uint64_t page_size, char *err,
+	 size_t len)
+{
+	uint64_t touched = 0;
+	int rc;
+
+	if (madvise(p, req->size, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	rc = errno;
+	if (rc == EINVAL && req->struct_size >= offsetof(struct vmmem_provider_request, touch_pages) +
+							sizeof(req->touch_pages) &&
+	    req->touch_pages)
+		rc = req->touch_pages(p, req->size, page_size, &touched);
+	if (rc == 0)
+		return 0;
+	return vmmem_provider_fail(err, len, rc,
+				   "prefaulting 0x%llx bytes failed after 0x%llx: %s",
+				   (unsigned long long)req->size, (unsigned long long)touched,
+				   strerror(rc));
 }
 
 static int
@@ -163,6 +241,13 @@ mmap_create(const struct vmmem_provider_request *req, struct vmmem_provider_mapp
 					   (unsigned long long)page_size);
 	}
 
+	if ((flags & VMMEM_REGION_HUGETLB) && !o.reserve_set)
+		o.reserve = true;
+	if (fd >= 0 && o.shared && o.allocate && !(flags & VMMEM_REGION_HUGETLB) &&
+	    (rc = allocate_range(fd, o.path ? o.path : what, o.offset, req->size, err, len))) {
+		close(fd);
+		return rc;
+	}
 	mflags = (o.shared ? MAP_SHARED : MAP_PRIVATE) | (fd < 0 ? MAP_ANONYMOUS : 0);
 	if (!o.reserve)
 		mflags |= MAP_NORESERVE;
@@ -174,20 +259,11 @@ mmap_create(const struct vmmem_provider_request *req, struct vmmem_provider_mapp
 		return vmmem_provider_fail(err, len, e, "mmap of 0x%llx bytes failed: %s",
 					   (unsigned long long)req->size, strerror(e));
 	}
-	if (o.prefault && madvise(p, req->size, MADV_POPULATE_WRITE) != 0) {
-		/* Older kernels lack MADV_POPULATE_WRITE; touching every page is
-		 * the portable way (anonymous and regular files do not SIGBUS
-		 * here: the file size was checked above). */
-		if (errno != EINVAL) {
-			int e = errno;
-			munmap(p, req->size);
-			if (fd >= 0)
-				close(fd);
-			return vmmem_provider_fail(err, len, e, "prefaulting 0x%llx bytes failed: %s",
-						   (unsigned long long)req->size, strerror(e));
-		}
-		for (uint64_t off = 0; off < req->size; off += page_size)
-			((volatile uint8_t *)p)[off] = ((volatile uint8_t *)p)[off];
+	if (o.prefault && (rc = prefault(req, p, page_size, err, len))) {
+		munmap(p, req->size);
+		if (fd >= 0)
+			close(fd);
+		return rc;
 	}
 	if (o.shared)
 		flags |= VMMEM_REGION_SHARED;
