@@ -189,15 +189,15 @@ vmmem_memory_write(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const voi
 }
 
 bool
-vmmem_memory_read_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf,
-			size_t len, GError **error)
+vmmem_memory_read_slice_slow(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf,
+			     size_t len, GError **error)
 {
 	return copy_exact(mem, addr.raw, buf, len, false, error);
 }
 
 bool
-vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *buf,
-			 size_t len, GError **error)
+vmmem_memory_write_slice_slow(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+			      const void *buf, size_t len, GError **error)
 {
 	return copy_exact(mem, addr.raw, (uint8_t *)(uintptr_t)buf, len, true, error);
 }
