@@ -138,6 +138,12 @@ struct vmmem_fast_view {
 	 * of a region are both page aligned, so a real delta is even) for a
 	 * bucket that touches a hole or a second region. */
 	const uintptr_t *delta;
+	/* A memory of one region (common: small VMs, a backend's single
+	 * shared region) skips the table: that region's bounds and delta.
+	 * single_size is 0 for memories of several regions, so the test
+	 * below fails for them without a separate flag. */
+	uint64_t single_size;
+	uintptr_t single_delta;
 };
 
 #define VMMEM__NO_DELTA ((uintptr_t)1)
@@ -177,7 +183,9 @@ vmmem__candidate(const vmmem_memory_t *mem, uint64_t addr)
  * are page aligned and the core refuses page sizes below
  * VMMEM_PROVIDER_MIN_PAGE_SIZE), an aligned access of at most 8 bytes
  * never crosses a page, and a bucket gets a delta only if every byte of
- * it is inside the same region. So the access is inside that region. */
+ * it is inside the same region. So the access is inside that region.
+ * The one-region shortcut is the same argument with the region itself as
+ * the only bucket: off < size, and the access cannot cross its end. */
 static inline bool
 vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 {
@@ -185,6 +193,12 @@ vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 	uint64_t off = addr - v->base;
 	uintptr_t delta;
 
+	if (v->single_size) {
+		if (__builtin_expect(off >= v->single_size, 0))
+			return false;
+		*host = (uint8_t *)(v->single_delta + (uintptr_t)addr);
+		return true;
+	}
 	if (__builtin_expect(off > v->last_off, 0))
 		return false;
 	delta = v->delta[off >> v->shift];
