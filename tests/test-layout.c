@@ -281,6 +281,25 @@ test_many_regions_lookup(void)
 	g_free(specs);
 }
 
+/* One region skips the bucket table: its edges, the bytes just outside
+ * and the far ends of the address space must still be decided right. */
+static void
+test_single_region_shortcut(void)
+{
+	const uint64_t start = 1ull << 32, size = 3 * 4096;
+	vmmem_region_spec_t spec = { .start = { start }, .size = size };
+	const uint64_t probes[] = { 0, 8, start - 8, start - 1, start, start + 8, start + size - 8,
+				    start + size - 1, start + size, start + size + 4096,
+				    UINT64_MAX - 7, UINT64_MAX };
+	GError *err = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &err);
+
+	g_assert_no_error(err);
+	for (size_t i = 0; i < G_N_ELEMENTS(probes); i++)
+		check_lookup_at(mem, probes[i]);
+	vmmem_memory_unref(mem);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -293,6 +312,7 @@ main(int argc, char **argv)
 	g_test_add_func("/layout/error/unknown-option-names-key", test_unknown_option_names_key);
 	g_test_add_func("/layout/default-names-and-provider", test_default_names_and_provider);
 	g_test_add_func("/layout/ref-keeps-memory-alive", test_ref_unref);
+	g_test_add_func("/layout/lookup/single-region-shortcut-edges", test_single_region_shortcut);
 	g_test_add_func("/layout/lookup/sparse-layout-finds-every-region", test_sparse_layout_lookup);
 	g_test_add_func("/layout/lookup/4096-regions-agree-with-a-linear-scan", test_many_regions_lookup);
 	return g_test_run();
