@@ -165,6 +165,26 @@ test_many_regions_batch_fds(void)
 		g_free(names[i]);
 }
 
+/* Sending `mem` fails with `code`, the message holds s1 and s2, and not a
+ * byte reached the peer. */
+static void
+expect_send_refused(vmmem_memory_t *mem, int code, const char *s1, const char *s2)
+{
+	GError *error = NULL;
+	int sv[2], avail = -1;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_false(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_error(error, VMMEM_ERROR, code);
+	g_assert_nonnull(strstr(error->message, s1));
+	g_assert_nonnull(strstr(error->message, s2));
+	g_clear_error(&error);
+	g_assert_cmpint(ioctl_fionread(sv[1], &avail), ==, 0);
+	g_assert_cmpint(avail, ==, 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 test_private_anonymous_refused_before_sending(void)
 {
@@ -176,20 +196,9 @@ test_private_anonymous_refused_before_sending(void)
 	};
 	GError *error = NULL;
 	vmmem_memory_t *mem = vmmem_memory_new(specs, 2, &error);
-	int sv[2], avail = -1;
 
 	g_assert_no_error(error);
-	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-	g_assert_false(vmmem_memory_send(mem, sv[0], &error));
-	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_UNSUPPORTED);
-	g_assert_nonnull(strstr(error->message, "region 'rom'"));
-	g_assert_nonnull(strstr(error->message, "has no fd"));
-	g_clear_error(&error);
-	/* Nothing was sent. */
-	g_assert_cmpint(ioctl_fionread(sv[1], &avail), ==, 0);
-	g_assert_cmpint(avail, ==, 0);
-	close(sv[0]);
-	close(sv[1]);
+	expect_send_refused(mem, VMMEM_ERROR_UNSUPPORTED, "region 'rom'", "has no fd");
 	vmmem_memory_unref(mem);
 }
 
@@ -201,19 +210,9 @@ test_empty_name_refused_before_sending(void)
 				     .provider = "memfd" };
 	GError *error = NULL;
 	vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &error);
-	int sv[2], avail = -1;
 
 	g_assert_no_error(error);
-	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-	g_assert_false(vmmem_memory_send(mem, sv[0], &error));
-	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_INVALID_ARGUMENT);
-	g_assert_nonnull(strstr(error->message, "guest address 0x0"));
-	g_assert_nonnull(strstr(error->message, "name is empty"));
-	g_clear_error(&error);
-	g_assert_cmpint(ioctl_fionread(sv[1], &avail), ==, 0);
-	g_assert_cmpint(avail, ==, 0);
-	close(sv[0]);
-	close(sv[1]);
+	expect_send_refused(mem, VMMEM_ERROR_INVALID_ARGUMENT, "guest address 0x0", "name is empty");
 	vmmem_memory_unref(mem);
 }
 
