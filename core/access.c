@@ -216,8 +216,10 @@ atomic_host(const vmmem_memory_t *mem, uint64_t addr, unsigned width, GError **e
 {
 	uint8_t *h;
 
-	if (!vmmem__valid_width(width, error))
+	if (!vmmem__valid_width(width, error)) {
+		g_prefix_error(error, "guest address 0x%" PRIx64 ": ", addr);
 		return NULL;
+	}
 	if (addr & (width - 1)) {
 		vmmem__error(error, VMMEM_ERROR_MISALIGNED,
 			     "guest address 0x%" PRIx64 " is not aligned to %u bytes for an "

@@ -131,7 +131,13 @@ atomic_ok(vmmem__span_t s, uint64_t off, unsigned width, GError **error)
 {
 	char *w;
 
-	if (!vmmem__valid_width(width, error) || !range_ok(s, off, width, "access", error))
+	if (!vmmem__valid_width(width, error)) {
+		w = where(s, off);
+		g_prefix_error(error, "%s: ", w);
+		g_free(w);
+		return false;
+	}
+	if (!range_ok(s, off, width, "access", error))
 		return false;
 	/* The host address is what the CPU sees; for regions it has the same
 	 * alignment as the guest address (mappings are page aligned). */
