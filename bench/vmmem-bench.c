@@ -583,43 +583,65 @@ run_find_region_hot(struct work *w, uint64_t iters)
 static void
 run_read_slice_rand(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	uint8_t *buf = w->buf;
+	size_t len = w->len;
+	uint64_t size = w->size;
+	struct rng rng = w->rng;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_page_off(rng_next(&w->rng), w->len, w->size);
-		CHECK(vmmem_memory_read_slice(w->mem, vmmem_guest_addr(a), w->buf, w->len, NULL),
+		uint64_t a = rand_page_off(rng_next(&rng), len, size);
+		CHECK(vmmem_memory_read_slice(mem, vmmem_guest_addr(a), buf, len, NULL),
 		      "read_slice");
-		escape(w->buf);
+		escape(buf);
 	}
+	w->rng = rng;
 }
 
 static void
 run_write_slice_rand(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint8_t *buf = w->buf;
+	size_t len = w->len;
+	uint64_t size = w->size;
+	struct rng rng = w->rng;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_page_off(rng_next(&w->rng), w->len, w->size);
-		escape(w->buf);
-		CHECK(vmmem_memory_write_slice(w->mem, vmmem_guest_addr(a), w->buf, w->len, NULL),
+		uint64_t a = rand_page_off(rng_next(&rng), len, size);
+		escape(buf);
+		CHECK(vmmem_memory_write_slice(mem, vmmem_guest_addr(a), buf, len, NULL),
 		      "write_slice");
 	}
+	w->rng = rng;
 }
 
 static void
 run_read_slice_fixed(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	uint8_t *buf = w->buf;
+	size_t len = w->len;
+	uint64_t a = w->addr;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		CHECK(vmmem_memory_read_slice(w->mem, vmmem_guest_addr(w->addr), w->buf, w->len,
-					      NULL),
+		CHECK(vmmem_memory_read_slice(mem, vmmem_guest_addr(a), buf, len, NULL),
 		      "read_slice");
-		escape(w->buf);
+		escape(buf);
 	}
 }
 
 static void
 run_write_slice_fixed(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint8_t *buf = w->buf;
+	size_t len = w->len;
+	uint64_t a = w->addr;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		escape(w->buf);
-		CHECK(vmmem_memory_write_slice(w->mem, vmmem_guest_addr(w->addr), w->buf, w->len,
-					       NULL),
+		escape(buf);
+		CHECK(vmmem_memory_write_slice(mem, vmmem_guest_addr(a), buf, len, NULL),
 		      "write_slice");
 	}
 }
@@ -628,25 +650,37 @@ run_write_slice_fixed(struct work *w, uint64_t iters)
 static void
 run_write_slice_boundary(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	const uint8_t *buf = w->buf;
+	uint64_t region = w->region, back = w->back;
+	struct rng rng = w->rng;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t k = 1 + rng_next(&w->rng) % 7;
-		escape(w->buf);
-		CHECK(vmmem_memory_write_slice(w->mem, vmmem_guest_addr(k * w->region - w->back),
-					       w->buf, 4096, NULL),
+		uint64_t k = 1 + rng_next(&rng) % 7;
+		escape(buf);
+		CHECK(vmmem_memory_write_slice(mem, vmmem_guest_addr(k * region - back), buf, 4096,
+					       NULL),
 		      "write_slice");
 	}
+	w->rng = rng;
 }
 
 static void
 run_read_slice_boundary(struct work *w, uint64_t iters)
 {
+	const vmmem_memory_t *mem = w->mem;
+	uint8_t *buf = w->buf;
+	uint64_t region = w->region, back = w->back;
+	struct rng rng = w->rng;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t k = 1 + rng_next(&w->rng) % 7;
-		CHECK(vmmem_memory_read_slice(w->mem, vmmem_guest_addr(k * w->region - w->back),
-					      w->buf, 4096, NULL),
+		uint64_t k = 1 + rng_next(&rng) % 7;
+		CHECK(vmmem_memory_read_slice(mem, vmmem_guest_addr(k * region - back), buf, 4096,
+					      NULL),
 		      "read_slice");
-		escape(w->buf);
+		escape(buf);
 	}
+	w->rng = rng;
 }
 
 /* [k * region - 2 KiB, +region + 4 KiB), k random in 1..n-2: the tail of
@@ -931,22 +965,33 @@ run_raw_write_hot(struct work *w, uint64_t iters)
 static void
 run_memcpy_rand_read(struct work *w, uint64_t iters)
 {
+	const uint8_t *raw = w->raw;
+	uint8_t *buf = w->buf;
+	size_t len = w->len;
+	uint64_t size = w->size;
+	struct rng rng = w->rng;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_page_off(rng_next(&w->rng), w->len, w->size);
-		memcpy(w->buf, w->raw + a, w->len);
-		escape(w->buf);
+		uint64_t a = rand_page_off(rng_next(&rng), len, size);
+		memcpy(buf, raw + a, len);
+		escape(buf);
 	}
+	w->rng = rng;
 }
 
 static void
 run_memcpy_rand_write(struct work *w, uint64_t iters)
 {
 	uint8_t *raw = w->raw;
-	struct rng rng = w->rng; /* in a register, not in *w */
+	const uint8_t *buf = w->buf;
+	size_t len = w->len;
+	uint64_t size = w->size;
+	struct rng rng = w->rng;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t a = rand_page_off(rng_next(&rng), w->len, w->size);
-		escape(w->buf);
-		memcpy(raw + a, w->buf, w->len);
+		uint64_t a = rand_page_off(rng_next(&rng), len, size);
+		escape(buf);
+		memcpy(raw + a, buf, len);
 		escape(raw + a);
 	}
 	w->rng = rng;
@@ -955,10 +1000,14 @@ run_memcpy_rand_write(struct work *w, uint64_t iters)
 static void
 run_memcpy_hot(struct work *w, uint64_t iters)
 {
+	uint8_t *buf = w->buf;
+	const uint8_t *src = w->src;
+	size_t len = w->len;
+
 	for (uint64_t i = 0; i < iters; i++) {
-		escape(w->src);
-		memcpy(w->buf, w->src, w->len);
-		escape(w->buf);
+		escape(src);
+		memcpy(buf, src, len);
+		escape(buf);
 	}
 }
 

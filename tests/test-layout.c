@@ -300,6 +300,68 @@ test_single_region_shortcut(void)
 	vmmem_memory_unref(mem);
 }
 
+/* The inline slice paths take a one-region memory's bounds from the memory
+ * header: a copy that ends exactly at the region's end succeeds, one byte
+ * more (or a length that wraps the address space) fails before any byte
+ * moves, and a copy that starts below the region fails too. */
+static void
+test_single_region_slice_edges(void)
+{
+	const uint64_t start = 1ull << 32, size = 3 * 4096;
+	vmmem_region_spec_t spec = { .start = { start }, .size = size };
+	static uint8_t buf[3 * 4096], before[3 * 4096];
+	const struct {
+		uint64_t addr;
+		size_t len;
+		bool ok;
+	} cases[] = {
+		{ start, 9, true },
+		{ start, size, true },
+		{ start + size - 9, 9, true },
+		{ start + 8, size - 8, true },
+		{ start, size + 1, false },
+		{ start + size - 8, 9, false },
+		{ start + size, 9, false },
+		{ start - 1, 9, false },
+		{ start - 4096, 4096 + 9, false },
+		{ start + 8, SIZE_MAX, false },
+		{ start + 8, (size_t)(UINT64_MAX - (start + 8)) + 2, false },
+		{ UINT64_MAX - 8, 9, false },
+	};
+	GError *err = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &err);
+	uint8_t *host;
+
+	g_assert_no_error(err);
+	host = vmmem_region_host(vmmem_memory_region(mem, 0));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		uint64_t addr = cases[i].addr;
+		size_t len = cases[i].len, n = MIN(len, sizeof(buf));
+
+		for (size_t j = 0; j < size; j++)
+			host[j] = (uint8_t)(j * 7 + i);
+		memcpy(before, host, size);
+		memset(buf, 0xa5, sizeof(buf));
+		g_assert_true(vmmem_memory_read_slice(mem, G(addr), buf, len, &err) == cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_no_error(err);
+			g_assert_cmpmem(buf, n, host + (addr - start), n);
+		} else {
+			g_assert_nonnull(err);
+			g_clear_error(&err);
+		}
+		g_assert_true(vmmem_memory_write_slice(mem, G(addr), buf, len, &err) == cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_no_error(err);
+		} else {
+			g_assert_nonnull(err);
+			g_clear_error(&err);
+			g_assert_cmpmem(host, size, before, size);
+		}
+	}
+	vmmem_memory_unref(mem);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -313,6 +375,7 @@ main(int argc, char **argv)
 	g_test_add_func("/layout/default-names-and-provider", test_default_names_and_provider);
 	g_test_add_func("/layout/ref-keeps-memory-alive", test_ref_unref);
 	g_test_add_func("/layout/lookup/single-region-shortcut-edges", test_single_region_shortcut);
+	g_test_add_func("/layout/lookup/single-region-slice-edges", test_single_region_slice_edges);
 	g_test_add_func("/layout/lookup/sparse-layout-finds-every-region", test_sparse_layout_lookup);
 	g_test_add_func("/layout/lookup/4096-regions-agree-with-a-linear-scan", test_many_regions_lookup);
 	return g_test_run();
