@@ -55,6 +55,16 @@ bool vmmem__module_validate(const vmmem__module_t *module, const char *region_na
  * then the built-in providerdir. NULL-terminated; free with g_strfreev. */
 char **vmmem__provider_search_path(void);
 
+/* ---- placement.c ---- */
+
+/* Moves the movable mappings of each run of guest-adjacent regions (sorted
+ * by start) so that they sit back to back in host memory, best effort. */
+void vmmem__place_adjacent(struct vmmem_region *regions, size_t n);
+/* fast[i].reach: bytes from region i's start to the end of the run of
+ * regions that are contiguous in both guest and host memory. */
+void vmmem__compute_reach(struct vmmem_fast_region *fast, const struct vmmem_region *regions,
+			  size_t n);
+
 /* ---- memory.c ---- */
 
 struct vmmem_region {
@@ -64,6 +74,7 @@ struct vmmem_region {
 	uint64_t last;   /* start + size - 1: never overflows, unlike an end */
 	uint8_t *host;
 	size_t index;    /* position in the memory's sorted table */
+	bool movable;    /* the provider set VMMEM_REGION_MOVABLE (cleared from mapping.flags) */
 	struct vmmem_provider_mapping mapping;
 	vmmem__module_t *module;
 };

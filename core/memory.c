@@ -19,7 +19,7 @@
 
 #include "internal.h"
 
-const struct vmmem_fast_region vmmem_fast_hole = { 0, 0, NULL, NULL };
+const struct vmmem_fast_region vmmem_fast_hole = { .start = 0, .size = 0, .reach = 0 };
 
 ptrdiff_t
 vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr)
@@ -249,6 +249,10 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 		goto fail;
 	}
 	r->host = r->mapping.host;
+	/* A note to the core only: it never shows in vmmem_region_flags() or
+	 * on the wire of vmmem_memory_send(). */
+	r->movable = (r->mapping.flags & VMMEM_REGION_MOVABLE) != 0;
+	r->mapping.flags &= ~VMMEM_REGION_MOVABLE;
 	return true;
 
 fail:
@@ -375,6 +379,7 @@ vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
 		}
 	}
 	g_free(by_start);
+	vmmem__place_adjacent(mem->regions, n);
 
 	mem->fast = g_new0(struct vmmem_fast_region, n);
 	for (size_t i = 0; i < n; i++) {
@@ -383,6 +388,7 @@ vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
 		mem->fast[i].host = mem->regions[i].host;
 		mem->fast[i].region = &mem->regions[i];
 	}
+	vmmem__compute_reach(mem->fast, mem->regions, n);
 	if (!build_buckets(mem, error)) {
 		memory_free(mem);
 		return NULL;

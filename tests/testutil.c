@@ -29,6 +29,25 @@ hugetlbfs_skip_reason(void)
 	return why;
 }
 
+/* tests/providers/pinned.so: built by `make check`, found through
+ * VMMEM_TEST_PROVIDERS_DIR, which the test harness sets. */
+static const char *
+pinned_module(void)
+{
+	static char path[4096];
+
+	g_snprintf(path, sizeof(path), "%s/pinned.so", g_getenv("VMMEM_TEST_PROVIDERS_DIR"));
+	return path;
+}
+
+static const char *
+pinned_skip_reason(void)
+{
+	if (!g_getenv("VMMEM_TEST_PROVIDERS_DIR"))
+		return "VMMEM_TEST_PROVIDERS_DIR is not set: run the tests with make check";
+	return NULL;
+}
+
 /* The built-in providers the consumer suite runs against. Add an entry
  * (with a skip_reason for hosts that cannot back it) to run every
  * parameterised case against another provider. */
@@ -36,6 +55,7 @@ const tu_provider_t tu_providers[] = {
 	{ .name = "mmap" },
 	{ .name = "memfd" },
 	{ .name = "hugetlbfs", .skip_reason = hugetlbfs_skip_reason },
+	{ .name = "pinned", .skip_reason = pinned_skip_reason, .module = pinned_module },
 };
 const size_t tu_n_providers = G_N_ELEMENTS(tu_providers);
 
@@ -116,7 +136,7 @@ tu_memory_new(const tu_provider_t *p, const tu_range_t *ranges, size_t n)
 		specs[i].name = names[i];
 		specs[i].start = vmmem_guest_addr(ranges[i].start);
 		specs[i].size = ranges[i].size;
-		specs[i].provider = p->provider ? p->provider : p->name;
+		specs[i].provider = p->module ? p->module() : p->provider ? p->provider : p->name;
 		specs[i].options = p->options;
 		specs[i].n_options = p->n_options;
 	}

@@ -26,6 +26,8 @@ typedef struct tu_provider {
 	/* NULL, or a function returning NULL if the provider is usable here and
 	 * otherwise the reason its cases are skipped. */
 	const char *(*skip_reason)(void);
+	/* NULL, or the module path to load instead (a test provider). */
+	const char *(*module)(void);
 } tu_provider_t;
 
 extern const tu_provider_t tu_providers[];

@@ -69,7 +69,10 @@ skeleton_create(const struct vmmem_provider_request *req, struct vmmem_provider_
 	out->size = req->size;
 	out->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	out->fd = -1;
-	out->flags = 0; /* private, no fd, not hugetlb */
+	/* Private, no fd, not hugetlb. MOVABLE: destroy() unmaps m->host, so
+	 * the core may place this mapping next to a guest-adjacent region's
+	 * (docs/provider-abi.md); leave it out if you keep the address. */
+	out->flags = VMMEM_REGION_MOVABLE;
 	return 0;
 }
 

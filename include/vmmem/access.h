@@ -57,8 +57,9 @@ VMMEM_API bool vmmem_memory_read_slice_slow(const vmmem_memory_t *mem, vmmem_gue
 VMMEM_API bool vmmem_memory_write_slice_slow(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 					     const void *buf, size_t len, GError **error);
 
-/* The host address of [addr, addr + len) if it lies inside one region,
- * for the inline slice paths below; false sends them out of line.
+/* The host address of [addr, addr + len) if it lies inside one region (or
+ * one run of regions that are contiguous in host memory too), for the
+ * inline slice paths below; false sends them out of line.
  *
  * A memory of one region takes that region's bounds and delta from the
  * memory's header, so the host address is one load away; otherwise the
@@ -80,9 +81,11 @@ vmmem__slice_host(const vmmem_memory_t *mem, uint64_t addr, size_t len, uint8_t 
 		*host = (uint8_t *)(v->single_delta + (uintptr_t)addr);
 		return true;
 	}
+	/* The candidate's reach, not its size: a copy may run on into the
+	 * next regions when they follow in host memory too. */
 	r = vmmem__candidate(mem, addr);
 	off = addr - r->start;
-	if (__builtin_expect(off >= r->size || r->size - off < len, 0))
+	if (__builtin_expect(off >= r->reach || r->reach - off < len, 0))
 		return false;
 	*host = r->host + off;
 	return true;

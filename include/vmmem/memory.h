@@ -126,6 +126,11 @@ struct vmmem_fast_region {
 	uint64_t size;   /* 0 for the "hole" sentinel, so every check fails */
 	uint8_t *host;
 	const vmmem_region_t *region;
+	/* Bytes from start that are backed contiguously in guest and host
+	 * memory: size, plus the reach of the next region if it follows
+	 * this one directly in both (core/placement.c places such runs), so
+	 * a slice across their boundary is one memcpy. 0 for the hole. */
+	uint64_t reach;
 };
 
 struct vmmem_fast_view {

@@ -58,7 +58,7 @@ extern "C" {
 #endif
 
 #define VMMEM_PROVIDER_ABI_MAJOR 1
-#define VMMEM_PROVIDER_ABI_MINOR 0
+#define VMMEM_PROVIDER_ABI_MINOR 1
 
 /** The smallest page size a provider may report. */
 #define VMMEM_PROVIDER_MIN_PAGE_SIZE 4096
@@ -76,6 +76,13 @@ extern "C" {
 #define VMMEM_REGION_SHARED  (1u << 0) /* MAP_SHARED: visible through fd */
 #define VMMEM_REGION_HUGETLB (1u << 1) /* backed by hugetlb pages */
 #define VMMEM_REGION_FD      (1u << 2) /* fd/fd_offset are valid */
+/* ABI 1.1, for the core only (it clears the bit, so vmmem_region_flags()
+ * never shows it): the core may move the mapping with mremap() before the
+ * first access and then updates mapping->host. Set it only if destroy()
+ * unmaps mapping->host (not an address kept elsewhere) and the address was
+ * handed to nobody else. The core uses it to place guest-adjacent regions
+ * back to back in host memory, so copies across them are one memcpy. */
+#define VMMEM_REGION_MOVABLE (1u << 3)
 
 /** One key = value option, as written in a config file or an API call. */
 struct vmmem_provider_option {

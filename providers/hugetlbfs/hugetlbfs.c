@@ -293,7 +293,8 @@ hugetlbfs_create(const struct vmmem_provider_request *req, struct vmmem_provider
 	out->page_size = o.page_size;
 	out->fd = fd;
 	out->fd_offset = 0;
-	out->flags |= VMMEM_REGION_HUGETLB;
+	/* destroy() unmaps m->host, so the core may place the mapping. */
+	out->flags |= VMMEM_REGION_HUGETLB | VMMEM_REGION_MOVABLE;
 	return 0;
 
 fail:

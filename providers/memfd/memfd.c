@@ -207,7 +207,9 @@ memfd_provider_create(const struct vmmem_provider_request *req,
 	out->page_size = o.page_size;
 	out->fd = fd;
 	out->fd_offset = 0;
-	out->flags = VMMEM_REGION_FD | VMMEM_REGION_SHARED | (o.hugetlb ? VMMEM_REGION_HUGETLB : 0);
+	/* destroy() unmaps m->host, so the core may place the mapping. */
+	out->flags = VMMEM_REGION_FD | VMMEM_REGION_SHARED | VMMEM_REGION_MOVABLE |
+		     (o.hugetlb ? VMMEM_REGION_HUGETLB : 0);
 	return 0;
 }
 

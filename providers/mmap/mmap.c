@@ -272,7 +272,8 @@ mmap_create(const struct vmmem_provider_request *req, struct vmmem_provider_mapp
 	out->page_size = page_size;
 	out->fd = fd;
 	out->fd_offset = o.offset;
-	out->flags = flags;
+	/* destroy() unmaps m->host, so the core may place the mapping. */
+	out->flags = flags | VMMEM_REGION_MOVABLE;
 	return 0;
 }
 
