@@ -130,10 +130,9 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 	mem->view.shift = shift;
 	mem->view.bucket = mem->buckets;
 	mem->view.delta = mem->deltas;
-	if (mem->n == 1) {
-		mem->view.single_size = mem->regions[0].size;
-		mem->view.single_delta =
-			(uintptr_t)mem->regions[0].host - (uintptr_t)mem->regions[0].start;
+	if (mem->n == 1 && mem->regions[0].start == 0) {
+		mem->view.single_end = mem->regions[0].size;
+		mem->view.single_delta = (uintptr_t)mem->regions[0].host;
 	}
 	return true;
 }

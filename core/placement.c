@@ -45,9 +45,10 @@ place_run(struct vmmem_region *run, size_t k)
 		if (run[i].mapping.page_size > align)
 			align = run[i].mapping.page_size;
 	/* Host addresses are 48 or 57 bits: a run larger than a quarter of
-	 * the address space (or the wrap of span + align) is not worth a
-	 * reservation that would fail anyway. */
-	if (span > (SIZE_MAX >> 2) || align > (SIZE_MAX >> 2))
+	 * the address space (span 0 is a run over all 2^64 bytes, wrapped)
+	 * is not worth a reservation that would fail anyway, and a place
+	 * outside the reservation must never be computed. */
+	if (span == 0 || span > (SIZE_MAX >> 2) || align > (SIZE_MAX >> 2))
 		return;
 	res_len = (size_t)span + (size_t)align;
 	res = mmap(NULL, res_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

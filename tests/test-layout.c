@@ -281,33 +281,39 @@ test_many_regions_lookup(void)
 	g_free(specs);
 }
 
-/* One region skips the bucket table: its edges, the bytes just outside
- * and the far ends of the address space must still be decided right. */
+/* A region at guest 0 skips the bucket table (the one-region shortcut);
+ * one anywhere else goes through it. For both, the edges, the bytes just
+ * outside and the far ends of the address space must be decided right. */
 static void
 test_single_region_shortcut(void)
 {
-	const uint64_t start = 1ull << 32, size = 3 * 4096;
-	vmmem_region_spec_t spec = { .start = { start }, .size = size };
-	const uint64_t probes[] = { 0, 8, start - 8, start - 1, start, start + 8, start + size - 8,
-				    start + size - 1, start + size, start + size + 4096,
-				    UINT64_MAX - 7, UINT64_MAX };
-	GError *err = NULL;
-	vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &err);
+	static const uint64_t starts[] = { 0, 1ull << 32 };
 
-	g_assert_no_error(err);
-	for (size_t i = 0; i < G_N_ELEMENTS(probes); i++)
-		check_lookup_at(mem, probes[i]);
-	vmmem_memory_unref(mem);
+	for (size_t s = 0; s < G_N_ELEMENTS(starts); s++) {
+		const uint64_t start = starts[s], size = 3 * 4096;
+		vmmem_region_spec_t spec = { .start = { start }, .size = size };
+		const uint64_t probes[] = { 0, 8, start - 8, start - 1, start, start + 8,
+					    start + size - 8, start + size - 1, start + size,
+					    start + size + 4096, UINT64_MAX - 7, UINT64_MAX };
+		GError *err = NULL;
+		vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &err);
+
+		g_assert_no_error(err);
+		for (size_t i = 0; i < G_N_ELEMENTS(probes); i++)
+			check_lookup_at(mem, probes[i]);
+		vmmem_memory_unref(mem);
+	}
 }
 
 /* The inline slice paths take a one-region memory's bounds from the memory
- * header: a copy that ends exactly at the region's end succeeds, one byte
- * more (or a length that wraps the address space) fails before any byte
- * moves, and a copy that starts below the region fails too. */
+ * header (region at guest 0) or from its bucket (anywhere else): a copy
+ * that ends exactly at the region's end succeeds, one byte more (or a
+ * length that wraps the address space) fails before any byte moves, and a
+ * copy that starts below the region fails too. */
 static void
-test_single_region_slice_edges(void)
+check_single_region_slice_edges(uint64_t start)
 {
-	const uint64_t start = 1ull << 32, size = 3 * 4096;
+	const uint64_t size = 3 * 4096;
 	vmmem_region_spec_t spec = { .start = { start }, .size = size };
 	static uint8_t buf[3 * 4096], before[3 * 4096];
 	const struct {
@@ -360,6 +366,13 @@ test_single_region_slice_edges(void)
 		}
 	}
 	vmmem_memory_unref(mem);
+}
+
+static void
+test_single_region_slice_edges(void)
+{
+	check_single_region_slice_edges(0);
+	check_single_region_slice_edges(1ull << 32);
 }
 
 int

@@ -143,11 +143,14 @@ struct vmmem_fast_view {
 	 * of a region are both page aligned, so a real delta is even) for a
 	 * bucket that touches a hole or a second region. */
 	const uintptr_t *delta;
-	/* A memory of one region (common: small VMs, a backend's single
-	 * shared region) skips the table: that region's bounds and delta.
-	 * single_size is 0 for memories of several regions, so the test
-	 * below fails for them without a separate flag. */
-	uint64_t single_size;
+	/* A memory of one region that starts at guest address 0 (a small
+	 * VM's RAM, a backend's one shared region) skips the table: an
+	 * address below single_end is inside it, at host single_delta +
+	 * addr. Two loads and one compare, no base to subtract: with the
+	 * table's loads the one-region hot path was bound by load ports.
+	 * single_end is 0 for every other memory, so the compare fails for
+	 * them without a separate flag, and the table decides. */
+	uint64_t single_end;
 	uintptr_t single_delta;
 };
 
@@ -190,20 +193,20 @@ vmmem__candidate(const vmmem_memory_t *mem, uint64_t addr)
  * never crosses a page, and a bucket gets a delta only if every byte of
  * it is inside the same region. So the access is inside that region.
  * The one-region shortcut is the same argument with the region itself as
- * the only bucket: off < size, and the access cannot cross its end. */
+ * the only bucket: addr < single_end, a multiple of the page size, and
+ * the access cannot cross it. */
 static inline bool
 vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 {
 	const struct vmmem_fast_view *v = vmmem__view(mem);
-	uint64_t off = addr - v->base;
+	uint64_t off;
 	uintptr_t delta;
 
-	if (v->single_size) {
-		if (__builtin_expect(off >= v->single_size, 0))
-			return false;
+	if (addr < v->single_end) {
 		*host = (uint8_t *)(v->single_delta + (uintptr_t)addr);
 		return true;
 	}
+	off = addr - v->base;
 	if (__builtin_expect(off > v->last_off, 0))
 		return false;
 	delta = v->delta[off >> v->shift];
