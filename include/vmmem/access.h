@@ -250,8 +250,8 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 	{                                                                             \
 		uint8_t *h;                                                           \
 		uint64_t v;                                                           \
-		if ((addr.raw & ((bits) / 8 - 1)) == 0 &&                             \
-		    vmmem__small_host(mem, addr.raw, &h)) {                           \
+		if (__builtin_expect((addr.raw & ((bits) / 8 - 1)) == 0 &&            \
+				     vmmem__small_host(mem, addr.raw, &h), 1)) {      \
 			*out = __atomic_load_n((uint##bits##_t *)(void *)h, (int)order); \
 			return true;                                                  \
 		}                                                                     \
@@ -266,8 +266,8 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 						      memory_order order, GError **error)   \
 	{                                                                             \
 		uint8_t *h;                                                           \
-		if ((addr.raw & ((bits) / 8 - 1)) == 0 &&                             \
-		    vmmem__small_host(mem, addr.raw, &h)) {                           \
+		if (__builtin_expect((addr.raw & ((bits) / 8 - 1)) == 0 &&            \
+				     vmmem__small_host(mem, addr.raw, &h), 1)) {      \
 			__atomic_store_n((uint##bits##_t *)(void *)h, value, (int)order); \
 			return true;                                                  \
 		}                                                                     \
