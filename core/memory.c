@@ -130,9 +130,11 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 	mem->view.shift = shift;
 	mem->view.bucket = mem->buckets;
 	mem->view.delta = mem->deltas;
-	if (mem->n == 1 && mem->regions[0].start == 0) {
-		mem->view.single_end = mem->regions[0].size;
-		mem->view.single_delta = (uintptr_t)mem->regions[0].host;
+	/* The run from guest 0 (see run_end in <vmmem/memory.h>): its reach
+	 * is computed from where the mappings really are. */
+	if (mem->regions[0].start == 0) {
+		mem->view.run_end = mem->fast[0].reach;
+		mem->view.run_delta = (uintptr_t)mem->regions[0].host;
 	}
 	return true;
 }

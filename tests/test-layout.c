@@ -375,6 +375,88 @@ test_single_region_slice_edges(void)
 	check_single_region_slice_edges(1ull << 32);
 }
 
+/* Regions from guest 0 that are back to back in host memory too (the core
+ * places guest-adjacent regions so) form one run, which the inline paths
+ * reach with one compare and one delta, whatever the split into regions.
+ * The run must end at the first hole and at the first region that is not
+ * host-contiguous (the pinned test provider's mappings stay where it put
+ * them): every address on either side of those ends, and every boundary
+ * inside the run, must still be decided by the region that holds it. */
+static void
+check_run_layout(const vmmem_region_spec_t *specs, size_t n, size_t run_regions)
+{
+	GError *err = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(specs, n, &err);
+	uint64_t end = 0;
+
+	g_assert_no_error(err);
+	/* The run really is host-contiguous, or this test would only
+	 * exercise the table. */
+	for (size_t i = 0; i + 1 < run_regions; i++) {
+		const vmmem_region_t *a = vmmem_memory_region(mem, i), *b = vmmem_memory_region(mem, i + 1);
+		g_assert_true((uint8_t *)vmmem_region_host(a) + vmmem_region_size(a) ==
+			      (uint8_t *)vmmem_region_host(b));
+	}
+	for (size_t i = 0; i < n; i++)
+		end = MAX(end, specs[i].start.raw + specs[i].size);
+	for (uint64_t a = 0; a < end + 8192; a += 8)
+		check_lookup_at(mem, a);
+	check_lookup_at(mem, UINT64_MAX - 7);
+	/* A slice across every boundary inside the run, and one from the
+	 * run into what follows it. */
+	for (size_t i = 1; i < n; i++) {
+		uint64_t at = specs[i].start.raw - 8;
+		uint8_t buf[16], back[16];
+		bool backed = specs[i - 1].start.raw + specs[i - 1].size == specs[i].start.raw;
+
+		memset(buf, (int)i, sizeof(buf));
+		g_assert_true(vmmem_memory_write_slice(mem, G(at), buf, sizeof(buf), &err) == backed);
+		if (!backed) {
+			g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_PARTIAL_RANGE);
+			g_clear_error(&err);
+			continue;
+		}
+		g_assert_true(vmmem_memory_read_slice(mem, G(at), back, sizeof(back), &err));
+		g_assert_cmpmem(back, sizeof(back), buf, sizeof(buf));
+		g_assert_cmpmem((uint8_t *)vmmem_region_host(vmmem_memory_region(mem, i)), 8, buf, 8);
+	}
+	g_assert_no_error(err);
+	vmmem_memory_unref(mem);
+}
+
+static void
+test_run_from_guest_0(void)
+{
+	/* Three adjacent regions, a hole, two more. */
+	const vmmem_region_spec_t holes[] = {
+		{ .name = "a", .start = { 0 }, .size = 16384 },
+		{ .name = "b", .start = { 16384 }, .size = 16384 },
+		{ .name = "c", .start = { 32768 }, .size = 4096 },
+		{ .name = "d", .start = { 65536 }, .size = 16384 },
+		{ .name = "e", .start = { 81920 }, .size = 16384 },
+	};
+	char pinned[4096];
+
+	check_run_layout(holes, G_N_ELEMENTS(holes), 3);
+	if (!g_getenv("VMMEM_TEST_PROVIDERS_DIR")) {
+		g_test_skip("VMMEM_TEST_PROVIDERS_DIR is not set (run with make check): "
+			    "no pinned provider for the host-gap case");
+		return;
+	}
+	g_snprintf(pinned, sizeof(pinned), "%s/pinned.so", g_getenv("VMMEM_TEST_PROVIDERS_DIR"));
+	{
+		/* Guest-adjacent throughout, but the pinned region stays
+		 * apart in host memory: the run is the first region only. */
+		const vmmem_region_spec_t apart[] = {
+			{ .name = "a", .start = { 0 }, .size = 16384 },
+			{ .name = "pinned", .start = { 16384 }, .size = 16384, .provider = pinned },
+			{ .name = "c", .start = { 32768 }, .size = 16384 },
+		};
+
+		check_run_layout(apart, G_N_ELEMENTS(apart), 1);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -389,6 +471,8 @@ main(int argc, char **argv)
 	g_test_add_func("/layout/ref-keeps-memory-alive", test_ref_unref);
 	g_test_add_func("/layout/lookup/single-region-shortcut-edges", test_single_region_shortcut);
 	g_test_add_func("/layout/lookup/single-region-slice-edges", test_single_region_slice_edges);
+	g_test_add_func("/layout/lookup/run-from-guest-0-ends-at-holes-and-host-gaps",
+			test_run_from_guest_0);
 	g_test_add_func("/layout/lookup/sparse-layout-finds-every-region", test_sparse_layout_lookup);
 	g_test_add_func("/layout/lookup/4096-regions-agree-with-a-linear-scan", test_many_regions_lookup);
 	return g_test_run();

@@ -61,11 +61,11 @@ VMMEM_API bool vmmem_memory_write_slice_slow(const vmmem_memory_t *mem, vmmem_gu
  * one run of regions that are contiguous in host memory too), for the
  * inline slice paths below; false sends them out of line.
  *
- * A memory of one region at guest 0 takes that region's end and delta
- * from the memory's header, so the host address is one load away;
- * otherwise the bucket's candidate region decides. The destination of a copy is then
- * ready sooner: glibc's `rep movsb` copies (4 KiB here) wait for it, and
- * the two extra dependent loads of the bucket path cost a 4 KiB write
+ * A copy inside the run from guest 0 takes the run's end and delta from
+ * the memory's header, so the host address is one load away; otherwise
+ * the bucket's candidate region decides. The destination of a copy is
+ * then ready sooner: glibc's `rep movsb` copies (4 KiB here) wait for it,
+ * and the two extra dependent loads of the bucket path cost a 4 KiB write
  * about 15% (bench/README.md). */
 static inline bool
 vmmem__slice_host(const vmmem_memory_t *mem, uint64_t addr, size_t len, uint8_t **host)
@@ -74,10 +74,10 @@ vmmem__slice_host(const vmmem_memory_t *mem, uint64_t addr, size_t len, uint8_t 
 	const struct vmmem_fast_region *r;
 	uint64_t off;
 
-	if (addr < v->single_end) {
-		if (__builtin_expect(v->single_end - addr < len, 0))
+	if (addr < v->run_end) {
+		if (__builtin_expect(v->run_end - addr < len, 0))
 			return false;
-		*host = (uint8_t *)(v->single_delta + (uintptr_t)addr);
+		*host = (uint8_t *)(v->run_delta + (uintptr_t)addr);
 		return true;
 	}
 	/* The candidate's reach, not its size: a copy may run on into the

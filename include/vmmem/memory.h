@@ -143,15 +143,21 @@ struct vmmem_fast_view {
 	 * of a region are both page aligned, so a real delta is even) for a
 	 * bucket that touches a hole or a second region. */
 	const uintptr_t *delta;
-	/* A memory of one region that starts at guest address 0 (a small
-	 * VM's RAM, a backend's one shared region) skips the table: an
-	 * address below single_end is inside it, at host single_delta +
-	 * addr. Two loads and one compare, no base to subtract: with the
-	 * table's loads the one-region hot path was bound by load ports.
-	 * single_end is 0 for every other memory, so the compare fails for
-	 * them without a separate flag, and the table decides. */
-	uint64_t single_end;
-	uintptr_t single_delta;
+	/* The run of regions that starts at guest address 0 and is
+	 * contiguous in guest and host memory alike (core/placement.c puts
+	 * guest-adjacent regions back to back): one region at 0 (a small
+	 * VM's RAM, a backend's one shared region), or RAM split into
+	 * several regions. It skips the table: an address below run_end is
+	 * inside it, at host run_delta + addr. Two loads and one compare, no
+	 * base to subtract: with the table's loads the one-region hot path
+	 * was bound by load ports. Host-contiguous regions share one delta
+	 * (host - guest), so the split into regions does not matter here;
+	 * the table, which knows regions, decides everything else. QEMU's
+	 * flat view merges adjacent ranges with contiguous backing the same
+	 * way. run_end is 0 when no region starts at 0, so the compare fails
+	 * without a separate flag. */
+	uint64_t run_end;
+	uintptr_t run_delta;
 };
 
 #define VMMEM__NO_DELTA ((uintptr_t)1)
@@ -192,9 +198,9 @@ vmmem__candidate(const vmmem_memory_t *mem, uint64_t addr)
  * VMMEM_PROVIDER_MIN_PAGE_SIZE), an aligned access of at most 8 bytes
  * never crosses a page, and a bucket gets a delta only if every byte of
  * it is inside the same region. So the access is inside that region.
- * The one-region shortcut is the same argument with the region itself as
- * the only bucket: addr < single_end, a multiple of the page size, and
- * the access cannot cross it. */
+ * The run from guest 0 is the same argument with the run as the only
+ * bucket: addr < run_end, a multiple of the page size, every byte below it
+ * backed at the same delta, and the access cannot cross it. */
 static inline bool
 vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 {
@@ -202,13 +208,13 @@ vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 	uintptr_t delta;
 
 	/* Both paths only choose the delta; the add and the caller's access
-	 * are shared. The compiler then lays the one-region path out
+	 * are shared. The compiler then lays the run's path out
 	 * straight through to the access, where returning from inside the
 	 * branch made it jump out and back: two taken branches fewer per
 	 * access, which a small loop pays for in front-end throughput
 	 * (bench/README.md: hot one-region load 1.18 -> 0.71 ns). */
-	if (addr < v->single_end) {
-		delta = v->single_delta;
+	if (addr < v->run_end) {
+		delta = v->run_delta;
 	} else {
 		uint64_t off = addr - v->base;
 
