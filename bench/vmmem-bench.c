@@ -51,6 +51,9 @@ static const unsigned region_counts[] = { 1, 8, 64, 512 };
 /* Only for the extra lookup lines: a count where a binary search would
  * need 12 steps. */
 #define MANY_REGIONS 4096u
+/* The "_table" lines: the same memories placed at guest address
+ * --guest-size instead of 0 (see table_lines). */
+static const unsigned table_counts[] = { 1, 512, MANY_REGIONS };
 
 static const struct {
 	size_t size;
@@ -503,9 +506,10 @@ raw_map(uint64_t len, bool thp)
 	return p;
 }
 
-/* `size` bytes at guest address 0 in `n` equal regions of the mmap provider. */
+/* `size` bytes at guest address `at` in `n` equal regions of the mmap
+ * provider. */
 static vmmem_memory_t *
-make_guest(uint64_t size, unsigned n, bool thp)
+make_guest(uint64_t size, unsigned n, bool thp, uint64_t at)
 {
 	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
 	uint64_t each = size / n;
@@ -513,7 +517,7 @@ make_guest(uint64_t size, unsigned n, bool thp)
 	vmmem_memory_t *mem;
 
 	for (unsigned i = 0; i < n; i++) {
-		specs[i].start = vmmem_guest_addr(i * each);
+		specs[i].start = vmmem_guest_addr(at + i * each);
 		specs[i].size = each;
 		specs[i].provider = "mmap";
 	}
@@ -978,6 +982,29 @@ guest_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, uint8_t *raw
 #undef WITH_STREAM
 }
 
+/* Extra: the hot lines through the lookup table. At guest 0 the bench's
+ * regions, back to back in guest and host memory, form one run that the
+ * inline paths reach with one compare (run_end in <vmmem/memory.h>),
+ * however many regions there are. Placed at guest address --guest-size,
+ * the same memory has no run from 0, so every access takes the bucket
+ * table: what a layout with holes, or with mappings the core may not move,
+ * pays at any region count. `hot` is the hot table moved up likewise. */
+static void
+table_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, const uint64_t *hot)
+{
+	struct work w = { .mem = mem, .size = b->o.guest_size, .hot = hot };
+	char name[64];
+
+	name_rn(name, sizeof(name), "read_obj_u64_hot_table", n);
+	line_ns(b, name, run_read_obj_hot, w);
+	name_rn(name, sizeof(name), "write_obj_u64_hot_table", n);
+	line_ns(b, name, run_write_obj_hot, w);
+	name_rn(name, sizeof(name), "load_u64_hot_table", n);
+	line_ns(b, name, run_load_hot, w);
+	name_rn(name, sizeof(name), "store_u64_hot_table", n);
+	line_ns(b, name, run_store_hot, w);
+}
+
 /* Extra: read_from_fd / write_to_fd of 64 KiB through a pipe, against plain
  * read()/write() of a host buffer, at guest address 0x100000 of 1 region. */
 static void
@@ -1185,6 +1212,12 @@ probe_guest(struct bench *b, unsigned n)
 }
 
 static void
+probe_table(struct bench *b, unsigned n)
+{
+	table_lines(b, n, NULL, NULL);
+}
+
+static void
 probe_baseline(struct bench *b, unsigned n)
 {
 	(void)n;
@@ -1195,7 +1228,7 @@ int
 main(int argc, char **argv)
 {
 	struct bench b = { 0 };
-	uint64_t hot[HOT_ADDRS];
+	uint64_t hot[HOT_ADDRS], hot_table[HOT_ADDRS];
 	uint8_t *buf = NULL, *src = NULL, *raw = NULL;
 	struct rng hr;
 	unsigned counts[G_N_ELEMENTS(region_counts) + 1];
@@ -1220,8 +1253,10 @@ main(int argc, char **argv)
 	}
 
 	hr = rng_new(b.o.seed, 0x407);
-	for (unsigned i = 0; i < HOT_ADDRS; i++)
+	for (unsigned i = 0; i < HOT_ADDRS; i++) {
 		hot[i] = rand_u64_off(rng_next(&hr), b.o.guest_size);
+		hot_table[i] = hot[i] + b.o.guest_size;
+	}
 
 	memcpy(counts, region_counts, sizeof(region_counts));
 	counts[G_N_ELEMENTS(region_counts)] = MANY_REGIONS;
@@ -1241,10 +1276,24 @@ main(int argc, char **argv)
 		}
 		if (!block_wanted(&b, probe_guest, n))
 			continue;
-		mem = make_guest(b.o.guest_size, n, b.o.thp);
+		mem = make_guest(b.o.guest_size, n, b.o.thp, 0);
 		guest_lines(&b, n, mem, raw, hot, buf, src);
 		if (n == 1)
 			fd_lines(&b, mem, buf, src);
+		vmmem_memory_unref(mem);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(table_counts); i++) {
+		unsigned n = table_counts[i];
+		vmmem_memory_t *mem;
+
+		if (b.o.list) {
+			probe_table(&b, n);
+			continue;
+		}
+		if (!block_wanted(&b, probe_table, n))
+			continue;
+		mem = make_guest(b.o.guest_size, n, b.o.thp, b.o.guest_size);
+		table_lines(&b, n, mem, hot_table);
 		vmmem_memory_unref(mem);
 	}
 	if (b.o.list) {

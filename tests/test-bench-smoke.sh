@@ -29,6 +29,9 @@ memcpy_rand_read_1m memcpy_rand_write_1m memcpy_hot_1m
 find_region_hot_r1 find_region_hot_r8 find_region_hot_r64 find_region_hot_r512
 read_obj_u64_hot_r4096 write_obj_u64_hot_r4096 load_u64_hot_r4096 store_u64_hot_r4096
 find_region_rand_r4096 find_region_hot_r4096 get_iovec_3regions
+read_obj_u64_hot_table_r1 write_obj_u64_hot_table_r1 load_u64_hot_table_r1 store_u64_hot_table_r1
+read_obj_u64_hot_table_r512 write_obj_u64_hot_table_r512 load_u64_hot_table_r512 store_u64_hot_table_r512
+read_obj_u64_hot_table_r4096 write_obj_u64_hot_table_r4096 load_u64_hot_table_r4096 store_u64_hot_table_r4096
 read_from_fd_pipe_64k raw_read_pipe_64k write_to_fd_pipe_64k raw_write_pipe_64k
 "
 n_expected=$(echo $expected | wc -w)
@@ -75,11 +78,16 @@ else
 	ok 3 "stderr holds only '#' metadata lines with the settings"
 fi
 
-# 4. --filter (repeatable) runs exactly the lines that match one of them.
+# 4. --filter (repeatable) runs exactly the lines that match one of them,
+# also where a matching line is timed in alternation with others (a slice
+# line and its memcpy limit, straddle and inside).
 "$bench" --guest-size 16M --min-time 0.0005 --reps 1 \
-	--filter straddle --filter prng_only >"$tmp/filt" 2>/dev/null
+	--filter straddle --filter prng_only --filter memcpy_hot_64k --filter table_r512 \
+	>"$tmp/filt" 2>/dev/null
 got=$(awk '{ print $1 }' "$tmp/filt" | sort | tr '\n' ' ')
-want="prng_only read_slice_4k_straddle_r8 write_slice_4k_straddle_r8 "
+want="load_u64_hot_table_r512 memcpy_hot_64k prng_only read_obj_u64_hot_table_r512 \
+read_slice_4k_straddle_r8 store_u64_hot_table_r512 write_obj_u64_hot_table_r512 \
+write_slice_4k_straddle_r8 "
 if [ "$got" = "$want" ]; then
 	ok 4 "repeated --filter runs exactly the matching lines"
 else
