@@ -449,7 +449,8 @@ line_group(struct bench *b, struct member *m, unsigned k)
 	double samples[MAX_MEMBERS][MAX_REPS];
 	unsigned active = 0;
 
-	g_assert(k <= MAX_MEMBERS);
+	if (k > MAX_MEMBERS)
+		abort(); /* a programming error in this file */
 	for (unsigned i = 0; i < k; i++) {
 		on[i] = should_run(b, m[i].name, m[i].bytes ? "GB/s" : "ns/op");
 		active += on[i];
@@ -919,8 +920,9 @@ guest_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, uint8_t *raw
 	line_ns(b, name, run_find_region_hot, base);
 
 	if (n == 1) {
-		/* Each slice line alternates with its memcpy limit (the same
-		 * PRNG stream, so the same offsets, in the baseline mapping). */
+		/* Each slice line alternates with its memcpy limit, which
+		 * draws its offsets from the same PRNG stream (the peer's
+		 * stream numbers) in the baseline mapping. */
 		for (size_t s = 0; s < G_N_ELEMENTS(slice_sizes); s++) {
 			size_t len = slice_sizes[s].size;
 			const char *tag = slice_sizes[s].tag;
@@ -1229,7 +1231,7 @@ main(int argc, char **argv)
 {
 	struct bench b = { 0 };
 	uint64_t hot[HOT_ADDRS], hot_table[HOT_ADDRS];
-	uint8_t *buf = NULL, *src = NULL, *raw = NULL;
+	uint8_t *buf = NULL, *src = NULL;
 	struct rng hr;
 	unsigned counts[G_N_ELEMENTS(region_counts) + 1];
 	double t0;
@@ -1262,13 +1264,10 @@ main(int argc, char **argv)
 	counts[G_N_ELEMENTS(region_counts)] = MANY_REGIONS;
 
 	t0 = now();
-	/* The baseline mapping, for the baseline lines and for the memcpy_*
-	 * limits that alternate with the one-region slice lines. */
-	if (!b.o.list && (block_wanted(&b, probe_baseline, 0) || block_wanted(&b, probe_guest, 1)))
-		raw = raw_map(b.o.guest_size, b.o.thp);
 	for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
 		unsigned n = counts[i];
 		vmmem_memory_t *mem = NULL;
+		uint8_t *raw = NULL;
 
 		if (b.o.list) {
 			probe_guest(&b, n); /* prints the names */
@@ -1276,10 +1275,17 @@ main(int argc, char **argv)
 		}
 		if (!block_wanted(&b, probe_guest, n))
 			continue;
+		/* The baseline mapping beside the one-region memory, for the
+		 * memcpy_* limits that alternate with its slice lines; mapped
+		 * only while they run, as it doubles the memory in use. */
+		if (n == 1)
+			raw = raw_map(b.o.guest_size, b.o.thp);
 		mem = make_guest(b.o.guest_size, n, b.o.thp, 0);
 		guest_lines(&b, n, mem, raw, hot, buf, src);
-		if (n == 1)
+		if (n == 1) {
 			fd_lines(&b, mem, buf, src);
+			munmap(raw, b.o.guest_size);
+		}
 		vmmem_memory_unref(mem);
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(table_counts); i++) {
@@ -1299,10 +1305,10 @@ main(int argc, char **argv)
 	if (b.o.list) {
 		probe_baseline(&b, 0);
 	} else if (block_wanted(&b, probe_baseline, 0)) {
+		uint8_t *raw = raw_map(b.o.guest_size, b.o.thp);
 		baseline_lines(&b, raw, hot, buf, src);
-	}
-	if (raw)
 		munmap(raw, b.o.guest_size);
+	}
 	if (!b.o.list) {
 		fprintf(stderr, "# total %.1fs\n", now() - t0);
 		munmap(buf, MIB);

@@ -281,8 +281,8 @@ test_many_regions_lookup(void)
 	g_free(specs);
 }
 
-/* A region at guest 0 skips the bucket table (the one-region shortcut);
- * one anywhere else goes through it. For both, the edges, the bytes just
+/* A region at guest 0 skips the bucket table (it is the run from guest
+ * 0); one anywhere else goes through it. For both, the edges, the bytes just
  * outside and the far ends of the address space must be decided right. */
 static void
 test_single_region_shortcut(void)
@@ -387,18 +387,37 @@ check_run_layout(const vmmem_region_spec_t *specs, size_t n, size_t run_regions)
 {
 	GError *err = NULL;
 	vmmem_memory_t *mem = vmmem_memory_new(specs, n, &err);
-	uint64_t end = 0;
+	uint64_t end = 0, run_end;
+	uint8_t buf[16];
 
 	g_assert_no_error(err);
-	/* The run really is host-contiguous, or this test would only
-	 * exercise the table. */
-	for (size_t i = 0; i + 1 < run_regions; i++) {
+	/* The run really is host-contiguous up to its end and not past it,
+	 * and the inline paths' bound says so (a run that ends a page short
+	 * would still give right answers through the table). */
+	for (size_t i = 0; i + 1 < n; i++) {
 		const vmmem_region_t *a = vmmem_memory_region(mem, i), *b = vmmem_memory_region(mem, i + 1);
-		g_assert_true((uint8_t *)vmmem_region_host(a) + vmmem_region_size(a) ==
-			      (uint8_t *)vmmem_region_host(b));
+		bool next = (uint8_t *)vmmem_region_host(a) + vmmem_region_size(a) ==
+			    (uint8_t *)vmmem_region_host(b);
+		if (i + 1 < run_regions)
+			g_assert_true(next);
+		else if (i + 1 == run_regions)
+			g_assert_false(next && vmmem_region_last_addr(a).raw + 1 ==
+						vmmem_region_start(b).raw);
 	}
+	run_end = vmmem_region_last_addr(vmmem_memory_region(mem, run_regions - 1)).raw + 1;
+	g_assert_cmphex(vmmem__view(mem)->run_end, ==, run_end);
 	for (size_t i = 0; i < n; i++)
 		end = MAX(end, specs[i].start.raw + specs[i].size);
+	/* Copies that end exactly at the run's end, and one that runs past
+	 * it into whatever follows (a hole, or a region elsewhere in host
+	 * memory): the latter must take the checked path. */
+	memset(buf, 0x5c, sizeof(buf));
+	g_assert_true(vmmem_memory_write_slice(mem, G(run_end - sizeof(buf)), buf, sizeof(buf), &err));
+	g_assert_true(vmmem_memory_read_slice(mem, G(run_end - sizeof(buf)), buf, sizeof(buf), &err));
+	g_assert_no_error(err);
+	g_assert_true(vmmem_memory_write_slice(mem, G(run_end - 8), buf, sizeof(buf), &err) ==
+		      (run_regions < n && specs[run_regions].start.raw == run_end));
+	g_clear_error(&err);
 	for (uint64_t a = 0; a < end + 8192; a += 8)
 		check_lookup_at(mem, a);
 	check_lookup_at(mem, UINT64_MAX - 7);

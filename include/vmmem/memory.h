@@ -189,7 +189,8 @@ vmmem__candidate(const vmmem_memory_t *mem, uint64_t addr)
 }
 
 /* The host address for a naturally aligned access of at most 8 bytes at
- * addr, if its bucket lies wholly inside one region; false sends the
+ * addr, if addr is below run_end or its bucket lies wholly inside one
+ * region; false sends the
  * caller to the out-of-line path, which decides everything else.
  *
  * Why no per-access bounds compare is needed beyond off <= last_off: a

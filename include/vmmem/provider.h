@@ -81,7 +81,8 @@ extern "C" {
  * first access and then updates mapping->host. Set it only if destroy()
  * unmaps mapping->host (not an address kept elsewhere) and the address was
  * handed to nobody else. The core uses it to place guest-adjacent regions
- * back to back in host memory, so copies across them are one memcpy. */
+ * back to back in host memory, so copies across them are one memcpy, and a
+ * run of them from guest 0 takes the one-region access path. */
 #define VMMEM_REGION_MOVABLE (1u << 3)
 
 /** One key = value option, as written in a config file or an API call. */
