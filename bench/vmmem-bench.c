@@ -883,6 +883,25 @@ name_rn(char *out, size_t len, const char *what, unsigned n)
 	snprintf(out, len, "%s_r%u", what, n);
 }
 
+/* The four hot lines, "<op>_hot<variant>_rN", over w's memory and hot table. */
+static void
+hot_lines(struct bench *b, unsigned n, const char *variant, struct work w)
+{
+	static const struct {
+		const char *op;
+		run_fn run;
+	} ops[] = { { "read_obj_u64", run_read_obj_hot },
+		    { "write_obj_u64", run_write_obj_hot },
+		    { "load_u64", run_load_hot },
+		    { "store_u64", run_store_hot } };
+	char name[64];
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ops); i++) {
+		snprintf(name, sizeof(name), "%s_hot%s_r%u", ops[i].op, variant, n);
+		line_ns(b, name, ops[i].run, w);
+	}
+}
+
 /* The per-region-count lines. In the probe pass mem is NULL and nothing runs. */
 static void
 guest_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, uint8_t *raw,
@@ -905,14 +924,7 @@ guest_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, uint8_t *raw
 		name_rn(name, sizeof(name), "write_obj_u64_rand", n);
 		line_ns(b, name, run_write_obj_rand, WITH_STREAM(2));
 	}
-	name_rn(name, sizeof(name), "read_obj_u64_hot", n);
-	line_ns(b, name, run_read_obj_hot, base);
-	name_rn(name, sizeof(name), "write_obj_u64_hot", n);
-	line_ns(b, name, run_write_obj_hot, base);
-	name_rn(name, sizeof(name), "load_u64_hot", n);
-	line_ns(b, name, run_load_hot, base);
-	name_rn(name, sizeof(name), "store_u64_hot", n);
-	line_ns(b, name, run_store_hot, base);
+	hot_lines(b, n, "", base);
 	name_rn(name, sizeof(name), "find_region_rand", n);
 	line_ns(b, name, run_find_region_rand, WITH_STREAM(5));
 	/* Extra: the lookup alone over the hot table (no PRNG in the loop). */
@@ -995,16 +1007,8 @@ static void
 table_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, const uint64_t *hot)
 {
 	struct work w = { .mem = mem, .size = b->o.guest_size, .hot = hot };
-	char name[64];
 
-	name_rn(name, sizeof(name), "read_obj_u64_hot_table", n);
-	line_ns(b, name, run_read_obj_hot, w);
-	name_rn(name, sizeof(name), "write_obj_u64_hot_table", n);
-	line_ns(b, name, run_write_obj_hot, w);
-	name_rn(name, sizeof(name), "load_u64_hot_table", n);
-	line_ns(b, name, run_load_hot, w);
-	name_rn(name, sizeof(name), "store_u64_hot_table", n);
-	line_ns(b, name, run_store_hot, w);
+	hot_lines(b, n, "_table", w);
 }
 
 /* Extra: read_from_fd / write_to_fd of 64 KiB through a pipe, against plain
