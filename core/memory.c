@@ -118,9 +118,12 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 			mem->buckets[b] = &mem->fast[r];
 		else
 			mem->buckets[b] = &vmmem_fast_hole;
-		/* Only a bucket wholly inside one region may skip the bounds
-		 * check (see vmmem__small_host). */
-		if (r < mem->n && mem->regions[r].start <= lo && mem->regions[r].last >= hi)
+		/* Only a bucket wholly inside the reach of the region that
+		 * covers lo (that region and the ones after it that are
+		 * contiguous in guest and host memory, all at one delta) may
+		 * skip the bounds check (see vmmem__small_host). */
+		if (r < mem->n && mem->regions[r].start <= lo &&
+		    hi - mem->regions[r].start < mem->fast[r].reach)
 			mem->deltas[b] = (uintptr_t)mem->regions[r].host - (uintptr_t)mem->regions[r].start;
 		else
 			mem->deltas[b] = VMMEM__NO_DELTA;

@@ -425,7 +425,7 @@ check_run_layout(const vmmem_region_spec_t *specs, size_t n, size_t run_regions)
 	 * run into what follows it. */
 	for (size_t i = 1; i < n; i++) {
 		uint64_t at = specs[i].start.raw - 8;
-		uint8_t buf[16], back[16];
+		uint8_t back[16];
 		bool backed = specs[i - 1].start.raw + specs[i - 1].size == specs[i].start.raw;
 
 		memset(buf, (int)i, sizeof(buf));
@@ -476,6 +476,50 @@ test_run_from_guest_0(void)
 	}
 }
 
+/* A layout too sparse for an exact table gets coarse buckets, each over
+ * many regions. A bucket wholly inside one run of host-contiguous regions
+ * (one delta) still answers inline; one that reaches a hole does not. Here
+ * 64 regions of 64 KiB at 1 GiB (no run from guest 0) and one 4 GiB
+ * further make 2 MiB buckets of 32 regions each. */
+static void
+test_coarse_bucket_inside_a_run(void)
+{
+	enum { N = 65 };
+	const uint64_t base = 1ull << 30, each = 65536;
+	vmmem_region_spec_t specs[N] = { 0 };
+	GError *err = NULL;
+	vmmem_memory_t *mem;
+	uint8_t *h;
+
+	for (size_t i = 0; i + 1 < N; i++) {
+		specs[i].start = G(base + i * each);
+		specs[i].size = each;
+	}
+	specs[N - 1].start = G(base + (4ull << 30));
+	specs[N - 1].size = each;
+	mem = vmmem_memory_new(specs, N, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(vmmem__view(mem)->shift, ==, 21);
+	g_assert_cmphex(vmmem__view(mem)->run_end, ==, 0);
+	for (size_t i = 0; i + 1 < N; i++) {
+		const vmmem_region_t *r = vmmem_memory_region(mem, i);
+		uint64_t at = vmmem_region_start(r).raw + 8 * i;
+
+		g_assert_true(vmmem__small_host(mem, at, &h));
+		g_assert_true(h == (uint8_t *)vmmem_region_host(r) + 8 * i);
+		check_lookup_at(mem, at);
+		check_lookup_at(mem, vmmem_region_last_addr(r).raw);
+	}
+	/* The bucket after the run holds a hole, and the far region's
+	 * bucket holds mostly hole: both go out of line, and decide right. */
+	g_assert_false(vmmem__small_host(mem, base + (4ull << 20), &h));
+	g_assert_false(vmmem__small_host(mem, base + (4ull << 30), &h));
+	check_lookup_at(mem, base + (4ull << 20));
+	check_lookup_at(mem, base + (4ull << 30));
+	check_lookup_at(mem, base + (4ull << 30) + each);
+	vmmem_memory_unref(mem);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -493,6 +537,8 @@ main(int argc, char **argv)
 	g_test_add_func("/layout/lookup/run-from-guest-0-ends-at-holes-and-host-gaps",
 			test_run_from_guest_0);
 	g_test_add_func("/layout/lookup/sparse-layout-finds-every-region", test_sparse_layout_lookup);
+	g_test_add_func("/layout/lookup/coarse-bucket-inside-a-run-answers-inline",
+			test_coarse_bucket_inside_a_run);
 	g_test_add_func("/layout/lookup/4096-regions-agree-with-a-linear-scan", test_many_regions_lookup);
 	return g_test_run();
 }

@@ -138,10 +138,11 @@ struct vmmem_fast_view {
 	uint64_t last_off;   /* last backed address - base */
 	unsigned shift;
 	const struct vmmem_fast_region *const *bucket;
-	/* Per bucket: host - guest for a bucket wholly inside one region, so
-	 * host = delta + addr; VMMEM__NO_DELTA (odd: host and guest addresses
-	 * of a region are both page aligned, so a real delta is even) for a
-	 * bucket that touches a hole or a second region. */
+	/* Per bucket: host - guest for a bucket wholly inside one region's
+	 * reach (see struct vmmem_fast_region), so host = delta + addr;
+	 * VMMEM__NO_DELTA (odd: host and guest addresses of a region are
+	 * both page aligned, so a real delta is even) for a bucket that
+	 * touches a hole or a region elsewhere in host memory. */
 	const uintptr_t *delta;
 	/* The run of regions that starts at guest address 0 and is
 	 * contiguous in guest and host memory alike (core/placement.c puts
@@ -190,15 +191,16 @@ vmmem__candidate(const vmmem_memory_t *mem, uint64_t addr)
 
 /* The host address for a naturally aligned access of at most 8 bytes at
  * addr, if addr is below run_end or its bucket lies wholly inside one
- * region; false sends the
- * caller to the out-of-line path, which decides everything else.
+ * region's reach; false sends the caller to the out-of-line path, which
+ * decides everything else.
  *
  * Why no per-access bounds compare is needed beyond off <= last_off: a
  * bucket is at least one page long and page aligned (region boundaries
  * are page aligned and the core refuses page sizes below
  * VMMEM_PROVIDER_MIN_PAGE_SIZE), an aligned access of at most 8 bytes
  * never crosses a page, and a bucket gets a delta only if every byte of
- * it is inside the same region. So the access is inside that region.
+ * it is inside the same reach, backed at that one delta. So the access is
+ * inside one region, at that delta.
  * The run from guest 0 is the same argument with the run as the only
  * bucket: addr < run_end, a multiple of the page size, every byte below it
  * backed at the same delta, and the access cannot cross it. */
