@@ -370,18 +370,6 @@ median(double *samples, unsigned n)
 	return samples[n / 2];
 }
 
-/* Median seconds per operation of --reps repetitions. */
-static double
-secs_per_op(const struct bench *b, run_fn run, struct work *w)
-{
-	uint64_t n_rep = calibrate(b, run, w);
-	double samples[MAX_REPS];
-
-	for (unsigned i = 0; i < b->o.reps; i++)
-		samples[i] = seconds_per_op(run, w, n_rep);
-	return median(samples, b->o.reps);
-}
-
 /* Whether to time `name`: prints it in --list mode, records it in the
  * probe pass. */
 static bool
@@ -401,30 +389,6 @@ should_run(struct bench *b, const char *name, const char *unit)
 	return true;
 }
 
-static void
-line_ns(struct bench *b, const char *name, run_fn run, struct work w)
-{
-	double s;
-
-	if (!should_run(b, name, "ns/op"))
-		return;
-	s = secs_per_op(b, run, &w);
-	printf("%s %.2f ns/op\n", name, s * 1e9);
-	fflush(stdout);
-}
-
-static void
-line_gbps(struct bench *b, const char *name, size_t bytes, run_fn run, struct work w)
-{
-	double s;
-
-	if (!should_run(b, name, "GB/s"))
-		return;
-	s = secs_per_op(b, run, &w);
-	printf("%s %.2f GB/s\n", name, (double)bytes / s / 1e9);
-	fflush(stdout);
-}
-
 /* One member of a group of lines timed in alternation. */
 struct member {
 	const char *name;
@@ -435,9 +399,9 @@ struct member {
 
 #define MAX_MEMBERS 4
 
-/* Times a line and the limit it is judged against in alternation (one
- * repetition of each in turn, then the next round), and prints each one's
- * median as line_ns/line_gbps would. Timed one after the other, a line and
+/* Times k lines in alternation (one repetition of each in turn, then the
+ * next round) and prints each one's median; line_ns and line_gbps are
+ * groups of one. Used for a line and the limit it is judged against. Timed one after the other, a line and
  * its limit are a minute apart in a run, and on a shared VM host the
  * machine drifts by more than the 5% the targets allow; in alternation a
  * drift hits both alike. */
@@ -476,6 +440,18 @@ line_group(struct bench *b, struct member *m, unsigned k)
 			printf("%s %.2f ns/op\n", m[i].name, s * 1e9);
 	}
 	fflush(stdout);
+}
+
+static void
+line_ns(struct bench *b, const char *name, run_fn run, struct work w)
+{
+	line_group(b, &(struct member){ name, 0, run, w }, 1);
+}
+
+static void
+line_gbps(struct bench *b, const char *name, size_t bytes, run_fn run, struct work w)
+{
+	line_group(b, &(struct member){ name, bytes, run, w }, 1);
 }
 
 /* ---- memory setup ------------------------------------------------------- */
@@ -910,23 +886,21 @@ guest_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, uint8_t *raw
 	uint64_t seed = b->o.seed, size = b->o.guest_size;
 	struct work base = { .mem = mem, .raw = raw, .size = size, .hot = hot, .buf = buf,
 			     .src = src };
-	struct work w;
 	char name[64];
 	/* The peer's lines at the peer's region counts; at MANY_REGIONS only
 	 * the lookup-cost lines. */
 	bool peer = n != MANY_REGIONS;
 
-#define WITH_STREAM(stream) (w = base, w.rng = rng_new(seed, (stream)), w)
 
 	if (peer) {
 		name_rn(name, sizeof(name), "read_obj_u64_rand", n);
-		line_ns(b, name, run_read_obj_rand, WITH_STREAM(1));
+		line_ns(b, name, run_read_obj_rand, with_stream(base, seed, 1));
 		name_rn(name, sizeof(name), "write_obj_u64_rand", n);
-		line_ns(b, name, run_write_obj_rand, WITH_STREAM(2));
+		line_ns(b, name, run_write_obj_rand, with_stream(base, seed, 2));
 	}
 	hot_lines(b, n, "", base);
 	name_rn(name, sizeof(name), "find_region_rand", n);
-	line_ns(b, name, run_find_region_rand, WITH_STREAM(5));
+	line_ns(b, name, run_find_region_rand, with_stream(base, seed, 5));
 	/* Extra: the lookup alone over the hot table (no PRNG in the loop). */
 	name_rn(name, sizeof(name), "find_region_hot", n);
 	line_ns(b, name, run_find_region_hot, base);
@@ -991,9 +965,8 @@ guest_lines(struct bench *b, unsigned n, const vmmem_memory_t *mem, uint8_t *raw
 	if (n == 512) {
 		/* Extra: the iovecs of a range over 3 regions (2 MiB each). */
 		base.region = size / 512;
-		line_ns(b, "get_iovec_3regions", run_get_iovec_3, WITH_STREAM(8));
+		line_ns(b, "get_iovec_3regions", run_get_iovec_3, with_stream(base, seed, 8));
 	}
-#undef WITH_STREAM
 }
 
 /* Extra: the hot lines through the lookup table. At guest 0 the bench's
@@ -1161,16 +1134,13 @@ baseline_lines(struct bench *b, uint8_t *raw, const uint64_t *hot, uint8_t *buf,
 	uint64_t seed = b->o.seed;
 	struct work base = { .raw = raw, .size = b->o.guest_size, .hot = hot, .buf = buf,
 			     .src = src };
-	struct work w;
 
-#define WITH_STREAM(stream) (w = base, w.rng = rng_new(seed, (stream)), w)
-	line_ns(b, "prng_only", run_prng_only, WITH_STREAM(1));
-	line_ns(b, "raw_volatile_read_u64_rand", run_raw_read_rand, WITH_STREAM(1));
-	line_ns(b, "raw_volatile_write_u64_rand", run_raw_write_rand, WITH_STREAM(2));
+	line_ns(b, "prng_only", run_prng_only, with_stream(base, seed, 1));
+	line_ns(b, "raw_volatile_read_u64_rand", run_raw_read_rand, with_stream(base, seed, 1));
+	line_ns(b, "raw_volatile_write_u64_rand", run_raw_write_rand, with_stream(base, seed, 2));
 	line_ns(b, "raw_volatile_read_u64_hot", run_raw_read_hot, base);
 	line_ns(b, "raw_volatile_write_u64_hot", run_raw_write_hot, base);
 	/* The memcpy_* limits are timed with their slice lines (guest_lines). */
-#undef WITH_STREAM
 }
 
 /* ---- main ------------------------------------------------------------------ */
