@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # Quick start, step 1: install what is missing (Debian/Ubuntu), configure,
 # build, and run the demo consumer. Safe to run again.
 set -eu

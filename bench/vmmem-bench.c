@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem-bench — times vmmem on the workloads of the Rust vm-memory peer
  * (../shared/peers/rust-vm-memory), line for line, next to raw host-memory
  * limits measured the same way, plus a few lines the peer lacks (see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The memory family: accesses by guest address, split across adjacent
  * regions. Every all-or-nothing operation first measures how much of the
  * range is backed (backed_prefix) and only then moves bytes, so a failing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The configuration file: from a key file to region specs, and the checks
  * `vmmem check` runs without mapping anything.
  *

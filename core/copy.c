@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Byte movement shared by every access family: the single-access rule for
  * small aligned values and the atomics. Kept apart so the rule lives in
  * exactly one place. */

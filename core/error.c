@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Errors: the VMMEM_ERROR domain, with an errno carried alongside the
  * message (a GLib extended error) so callers can branch on EAGAIN or EPERM
  * without parsing text. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Moving bytes between host iovecs (guest memory) and a file descriptor.
  * No bounce buffer: the kernel copies straight into or out of the
  * mappings. */

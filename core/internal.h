@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Internal to libvmmem: shared between core/ files, never installed.
  * Internal functions carry the vmmem__ prefix and hidden visibility. */
 #ifndef VMMEM_CORE_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Finding, loading and checking provider modules.
  *
  * Modules are cached by path for the life of the regions that use them:

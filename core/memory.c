@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The region table: building a guest memory from specs, the constant-time
  * bucket lookup the inline accessors use, and the binary-search fallback.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Placement: guest-adjacent regions side by side in host memory.
  *
  * Why: a copy that crosses from one region into the next is otherwise two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The SIGBUS-guarded touch that providers get through
  * vmmem_provider_request.touch_pages: prefaulting memory that has no
  * reservation (hugetlb with reserve = no on a kernel without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* A region on its own: its properties and the region-relative access
  * family, which is the span engine over the region's mapping. */
 #include "config.h"

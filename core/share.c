@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Sharing a guest memory with another process: the region table and the
  * regions' fds over an AF_UNIX socket (wire format in <vmmem/share.h>).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The slice family: the span engine over a caller's (host pointer,
  * length), with offsets named as slice offsets in errors. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The access engine for one contiguous host range (a region or a slice).
  * Every check here is written so that no `off + len` is ever computed:
  * `off <= size && len <= size - off` cannot overflow for any inputs. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The quick-start demo: a guest memory of two adjacent regions from the
  * mmap provider, one write that crosses the boundary between them, and
  * the read that brings it back. */

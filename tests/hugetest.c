@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

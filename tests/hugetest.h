@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Helpers for tests that use huge pages: the pool is machine-wide, so
  * these tests take a lock while they use it (two test programs running
  * at once under `make -j check` would otherwise starve each other). */

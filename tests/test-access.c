@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The guest-memory family (vmmem_memory_*): lookup, iteration and every
  * copy/atomic access over layouts of 1, 2 and 3 regions with holes,
  * adjacent regions and the top of the address space. Runs once per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Address and endian value types: checked arithmetic that never wraps and
  * fixed-endian integers with the right byte layout in memory. */
 #include <string.h>

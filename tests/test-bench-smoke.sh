@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # TAP: vmmem-bench still builds, lists and measures every line the Rust
 # peer has (and our extra ones), so the benchmark cannot rot. Tiny guest
 # memory and timing: the numbers mean nothing, only the shape is checked.

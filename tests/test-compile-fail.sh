@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # The type-safety promises of <vmmem/address.h> and <vmmem/endian.h>: each
 # file in tests/compile-fail/ must fail to compile, with a message about the
 # type mismatch, and must compile with -DCONTROL (the correct spelling), so

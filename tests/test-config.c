@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Configuration files: the format, every error path (each message names
  * file, group, key and value), the lookup order, and mapping the result. */
 #include <stdio.h>

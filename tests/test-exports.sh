@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # The exported ABI: libvmmem exports only vmmem_ names (never the internal
 # vmmem__ ones) and a provider module exports exactly vmmem_provider_entry.
 # TAP output.

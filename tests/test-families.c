@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The region family (vmmem_region_*, region-relative addresses, never
  * crossing into a neighbour) and the slice family (vmmem_slice_*) over a
  * slice of guest memory. Runs once per provider (see testutil.h). */

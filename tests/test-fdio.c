@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* File-descriptor transfers straight into and out of guest memory, for
  * all three families, with pipes and regular files, across regions, with
  * short transfers and an interrupted read. Runs once per provider. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The hugetlbfs provider: huge pages, anonymous or from a hugetlbfs file,
  * and running out of them as an error at creation, never a SIGBUS. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Creating a guest memory: every layout error is VMMEM_ERROR_INVALID_LAYOUT
  * with a message naming the region and value, unknown provider options are
  * refused naming the key, and a failed creation leaves nothing mapped. */

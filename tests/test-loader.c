@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Loading providers: every failure stage has its own code and a message
  * naming the file; modules are shared between memories and stay loaded
  * while any region uses them. Uses the deliberately broken modules in

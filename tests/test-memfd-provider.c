@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The memfd provider: shared, fd-backed, sealed memory. */
 #define _GNU_SOURCE
 #include <errno.h>

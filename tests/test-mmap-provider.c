@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The mmap provider: anonymous private and shared memory, a file or an fd
  * mapped at an offset, prefaulting, and refusal of bad options and of
  * files too short for the region. */

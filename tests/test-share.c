@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Sharing guest memory with another process over an AF_UNIX socket. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # The kit for third-party providers, end to end, the way an outside author
 # uses it: install vmmem into a staging root, build
 # examples/provider-skeleton out of tree with its own Makefile against the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* No torn values: one thread flips a naturally aligned u16/u32/u64 in guest
  * memory between two patterns whose halves differ, another reads it with
  * every single-value read path for a bounded time and must only ever see

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # The vmmem tool: providers, check and layout, --help, --version, and the
 # exit codes --help documents (0 ok, 1 bad configuration/memory, 2 usage).
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — look at providers and configuration files from the shell.
  *
  *   vmmem providers        what the search path holds, and why files fail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* skeleton — a complete, minimal vmmem provider to copy from.
  *
  * Anonymous private memory from mmap(2), with one option:

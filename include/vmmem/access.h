@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — reading and writing guest memory.
  *
  * Two families with the same shape: on a guest memory (guest addresses;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — guest physical and region-relative addresses.
  *
  * Two distinct one-member structs rather than two typedefs of uint64_t, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — guest memory described by a configuration file.
  *
  * The file (docs/config.md) is a GLib key file:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — fixed-endian integer types for guest data structures.
  *
  * Device models read little-endian (virtio) and big-endian (some firmware

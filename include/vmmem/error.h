@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — errors.
  *
  * Every failure is a GError in the VMMEM_ERROR domain. The code names the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — guest memory and its regions.
  *
  * A guest memory (vmmem_memory_t) is an immutable, sorted table of

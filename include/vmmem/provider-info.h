@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — what providers are installed.
  *
  * For tools (`vmmem providers`) and diagnostics: every *.so file in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — the provider ABI.
  *
  * A provider is a shared object that decides where a region's memory comes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — sharing guest memory with another process.
  *
  * One process (the VMM) sends its guest memory over a connected AF_UNIX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — volatile slices: a host pointer and a length.
  *
  * A slice is what vmmem_memory_get_slice() hands out for zero-copy access

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — symbol visibility.
  *
  * libvmmem is built with -fvisibility=hidden; only declarations marked

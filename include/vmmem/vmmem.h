@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — read and write a virtual machine's guest physical memory.
  *
  * The consumer's umbrella header: include this one, link with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Huge-page helpers shared by the hugetlbfs and memfd providers: where the
  * kernel says which sizes exist and how many pages are free, and how to get
  * pages into a mapping made without a reservation without ever letting a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Huge-page helpers shared by the hugetlbfs and memfd providers.
  *
  * Compiled into each of those modules (not a vmmem header, not installed):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The hugetlbfs provider: memory in huge pages (2 MiB, 1 GiB, or whatever
  * sizes the kernel lists under /sys/kernel/mm/hugepages/).
  *

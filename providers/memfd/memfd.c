@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The memfd provider: shared memory in an anonymous file from
  * memfd_create(2), which another process can map through the fd
  * (see <vmmem/share.h>).

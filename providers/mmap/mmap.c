@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* The mmap provider: anonymous memory (private or shared) or a file / fd
  * mapped at an offset. Includes only <vmmem/provider.h>, like any
  * third-party provider.

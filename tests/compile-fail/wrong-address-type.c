@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Must not compile: a region-relative address where a guest address is
  * expected. With -DCONTROL the same call is written correctly and must
  * compile, proving the harness itself works. */

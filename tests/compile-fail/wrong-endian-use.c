@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Must not compile: a little-endian field used as a CPU integer, either in
  * arithmetic (-DARITH) or assigned to a uint32_t (-DASSIGN). With -DCONTROL
  * the value goes through vmmem_le32_to_cpu() and must compile. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* Deliberately broken providers, one per loader failure stage. Built once
  * per BROKEN_* macro (see Makefile.am); never installed. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* A test provider whose mappings must not move: anonymous private memory
  * like the mmap provider, without VMMEM_REGION_MOVABLE. It keeps the
  * address it mapped and aborts in destroy() if the core moved the mapping
