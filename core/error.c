@@ -107,9 +107,3 @@ vmmem__error_errno(GError **error, int code, int errnum, const char *fmt, ...)
 	set_error_va(error, code, errnum, fmt, ap);
 	va_end(ap);
 }
-
-const char *
-vmmem_version(void)
-{
-	return PACKAGE_VERSION;
-}
