@@ -25,7 +25,6 @@
 #ifndef VMMEM_ACCESS_H
 #define VMMEM_ACCESS_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -124,10 +123,10 @@ vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, con
 /** Atomic load/store of a `width`-byte integer (1, 2, 4, 8). The typed
  * inline wrappers (vmmem_memory_load_u64, ...) are the usual entry points. */
 VMMEM_API bool vmmem_memory_load(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
-				 unsigned width, memory_order order, uint64_t *out,
+				 unsigned width, vmmem_memory_order_t order, uint64_t *out,
 				 GError **error);
 VMMEM_API bool vmmem_memory_store(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
-				  unsigned width, uint64_t value, memory_order order,
+				  unsigned width, uint64_t value, vmmem_memory_order_t order,
 				  GError **error);
 
 /** readv()/writev() between guest memory and `fd`, straight into the host
@@ -247,7 +246,7 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 	static inline bool vmmem_memory_load_u##bits(const vmmem_memory_t *mem,           \
 						     vmmem_guest_addr_t addr,               \
 						     uint##bits##_t *out,                   \
-						     memory_order order, GError **error)    \
+						     vmmem_memory_order_t order, GError **error)    \
 	{                                                                             \
 		uint8_t *h;                                                           \
 		uint64_t v;                                                           \
@@ -264,7 +263,7 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 	static inline bool vmmem_memory_store_u##bits(const vmmem_memory_t *mem,          \
 						      vmmem_guest_addr_t addr,              \
 						      uint##bits##_t value,                 \
-						      memory_order order, GError **error)   \
+						      vmmem_memory_order_t order, GError **error)   \
 	{                                                                             \
 		uint8_t *h;                                                           \
 		if (__builtin_expect((addr.raw & ((bits) / 8 - 1)) == 0 &&            \
@@ -303,10 +302,10 @@ VMMEM_API bool vmmem_region_write_obj(const vmmem_region_t *r, vmmem_region_addr
 #define VMMEM_REGION_WRITE_OBJ(r, addr, ptr, err) \
 	vmmem_region_write_obj((r), (addr), (ptr), sizeof(*(ptr)), (err))
 VMMEM_API bool vmmem_region_load(const vmmem_region_t *r, vmmem_region_addr_t addr,
-				 unsigned width, memory_order order, uint64_t *out,
+				 unsigned width, vmmem_memory_order_t order, uint64_t *out,
 				 GError **error);
 VMMEM_API bool vmmem_region_store(const vmmem_region_t *r, vmmem_region_addr_t addr,
-				  unsigned width, uint64_t value, memory_order order,
+				  unsigned width, uint64_t value, vmmem_memory_order_t order,
 				  GError **error);
 VMMEM_API bool vmmem_region_read_from_fd(const vmmem_region_t *r, vmmem_region_addr_t addr,
 					 int fd, size_t len, size_t *done, GError **error);

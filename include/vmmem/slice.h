@@ -9,13 +9,17 @@
  * The slice family mirrors the memory family in <vmmem/access.h>:
  * read/write copy what fits, *_slice are all-or-nothing, *_obj move
  * naturally aligned 1/2/4/8-byte values in one access, load/store are
- * atomic with a C11 memory order, and the fd functions use readv/writev
- * straight into the slice.
+ * atomic with a C11 memory order (vmmem_memory_order_t), and the fd
+ * functions use readv/writev straight into the slice.
  */
 #ifndef VMMEM_SLICE_H
 #define VMMEM_SLICE_H
 
+#ifdef __cplusplus
+#include <atomic>
+#else
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +27,16 @@
 #include <glib.h>
 
 #include <vmmem/visibility.h>
+
+/* The memory order of atomic loads and stores: C11's memory_order, so C
+ * callers pass memory_order_acquire and friends as before. C++ before
+ * C++23 has no <stdatomic.h>; there it is std::memory_order, whose
+ * values are the same __ATOMIC_* constants, so one library serves both. */
+#ifdef __cplusplus
+typedef std::memory_order vmmem_memory_order_t;
+#else
+typedef memory_order vmmem_memory_order_t;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,9 +82,9 @@ VMMEM_API bool vmmem_slice_write_obj(vmmem_slice_t s, size_t off, const void *ob
  * offset is VMMEM_ERROR_MISALIGNED. The typed wrappers below are the usual
  * entry points. */
 VMMEM_API bool vmmem_slice_load(vmmem_slice_t s, size_t off, unsigned width,
-				memory_order order, uint64_t *out, GError **error);
+				vmmem_memory_order_t order, uint64_t *out, GError **error);
 VMMEM_API bool vmmem_slice_store(vmmem_slice_t s, size_t off, unsigned width, uint64_t value,
-				 memory_order order, GError **error);
+				 vmmem_memory_order_t order, GError **error);
 
 /** readv()/writev() between the slice and fd, retrying EINTR. The plain
  * forms do one transfer and report its count (0 at end of file); the exact
@@ -92,7 +106,7 @@ VMMEM_API bool vmmem_slice_get_slice(vmmem_slice_t s, size_t off, size_t len,
 /* Typed atomics, one per width, for all three families. */
 #define VMMEM_TYPED_ATOMICS_(fam, H, A, bits)                                       \
 	static inline bool vmmem_##fam##_load_u##bits(H h, A a, uint##bits##_t *out,  \
-						      memory_order order, GError **error) \
+						      vmmem_memory_order_t order, GError **error) \
 	{                                                                           \
 		uint64_t v;                                                         \
 		if (!vmmem_##fam##_load(h, a, (bits) / 8, order, &v, error))        \
@@ -101,7 +115,7 @@ VMMEM_API bool vmmem_slice_get_slice(vmmem_slice_t s, size_t off, size_t len,
 		return true;                                                        \
 	}                                                                           \
 	static inline bool vmmem_##fam##_store_u##bits(H h, A a, uint##bits##_t value, \
-						       memory_order order, GError **error) \
+						       vmmem_memory_order_t order, GError **error) \
 	{                                                                           \
 		return vmmem_##fam##_store(h, a, (bits) / 8, value, order, error);  \
 	}
