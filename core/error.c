@@ -45,35 +45,41 @@ vmmem_error_get_errno(const GError *error)
 	return priv ? priv->errnum : 0;
 }
 
+/* Both tables come from VMMEM_ERROR_MAP, indexed by code. */
+static const char *const code_names[] = {
+#define VMMEM_ERROR_NAME_(name, value, message) [value] = "VMMEM_ERROR_" #name,
+	VMMEM_ERROR_MAP(VMMEM_ERROR_NAME_)
+#undef VMMEM_ERROR_NAME_
+};
+
+static const char *const code_messages[] = {
+#define VMMEM_ERROR_MESSAGE_(name, value, message) [value] = message,
+	VMMEM_ERROR_MAP(VMMEM_ERROR_MESSAGE_)
+#undef VMMEM_ERROR_MESSAGE_
+};
+
+static const char *
+code_lookup(const char *const *table, size_t n, int code)
+{
+	if (code <= 0 || (size_t)code >= n)
+		return NULL;
+	return table[code];
+}
+
 const char *
 vmmem_error_code_name(int code)
 {
-	static const char *const names[] = {
-		[VMMEM_ERROR_INVALID_ADDRESS] = "VMMEM_ERROR_INVALID_ADDRESS",
-		[VMMEM_ERROR_PARTIAL_RANGE] = "VMMEM_ERROR_PARTIAL_RANGE",
-		[VMMEM_ERROR_CROSSES_REGION] = "VMMEM_ERROR_CROSSES_REGION",
-		[VMMEM_ERROR_MISALIGNED] = "VMMEM_ERROR_MISALIGNED",
-		[VMMEM_ERROR_OVERFLOW] = "VMMEM_ERROR_OVERFLOW",
-		[VMMEM_ERROR_IO] = "VMMEM_ERROR_IO",
-		[VMMEM_ERROR_SHORT_TRANSFER] = "VMMEM_ERROR_SHORT_TRANSFER",
-		[VMMEM_ERROR_NO_SPACE] = "VMMEM_ERROR_NO_SPACE",
-		[VMMEM_ERROR_INVALID_ARGUMENT] = "VMMEM_ERROR_INVALID_ARGUMENT",
-		[VMMEM_ERROR_INVALID_LAYOUT] = "VMMEM_ERROR_INVALID_LAYOUT",
-		[VMMEM_ERROR_PROVIDER_NOT_FOUND] = "VMMEM_ERROR_PROVIDER_NOT_FOUND",
-		[VMMEM_ERROR_PROVIDER_LOAD] = "VMMEM_ERROR_PROVIDER_LOAD",
-		[VMMEM_ERROR_PROVIDER_NO_ENTRY] = "VMMEM_ERROR_PROVIDER_NO_ENTRY",
-		[VMMEM_ERROR_PROVIDER_ABI] = "VMMEM_ERROR_PROVIDER_ABI",
-		[VMMEM_ERROR_PROVIDER_INVALID] = "VMMEM_ERROR_PROVIDER_INVALID",
-		[VMMEM_ERROR_PROVIDER_OPTION] = "VMMEM_ERROR_PROVIDER_OPTION",
-		[VMMEM_ERROR_PROVIDER_CREATE] = "VMMEM_ERROR_PROVIDER_CREATE",
-		[VMMEM_ERROR_CONFIG] = "VMMEM_ERROR_CONFIG",
-		[VMMEM_ERROR_UNSUPPORTED] = "VMMEM_ERROR_UNSUPPORTED",
-		[VMMEM_ERROR_PROTOCOL] = "VMMEM_ERROR_PROTOCOL",
-	};
+	const char *name = code_lookup(code_names, G_N_ELEMENTS(code_names), code);
 
-	if (code <= 0 || (size_t)code >= G_N_ELEMENTS(names) || !names[code])
-		return "unknown";
-	return names[code];
+	return name ? name : "unknown";
+}
+
+const char *
+vmmem_error_code_message(int code)
+{
+	const char *message = code_lookup(code_messages, G_N_ELEMENTS(code_messages), code);
+
+	return message ? message : "unknown error code";
 }
 
 static void

@@ -19,53 +19,55 @@ extern "C" {
 
 #define VMMEM_ERROR (vmmem_error_quark())
 
+/* Every error code, once: XX(NAME, value, message). The list generates the
+ * enum (VMMEM_ERROR_NAME = value), vmmem_error_code_name() and
+ * vmmem_error_code_message(), as libuv's UV_ERRNO_MAP does. The values are
+ * ABI: a new code goes at the end with the next value, and no value is
+ * ever reused. A consumer may expand the list with its own XX, e.g. to map
+ * codes to its own errors. */
+#define VMMEM_ERROR_MAP(XX)                                                                     \
+	XX(INVALID_ADDRESS, 1, "no byte is backed at the start address")                        \
+	XX(PARTIAL_RANGE, 2, "an all-or-nothing access whose range is only partly backed")      \
+	XX(CROSSES_REGION, 3, "a single host pointer asked for a range that crosses regions")   \
+	XX(MISALIGNED, 4, "an atomic access at an address not aligned to its width")            \
+	XX(OVERFLOW, 5, "address arithmetic would pass 2^64")                                   \
+	XX(IO, 6, "a system call failed (vmmem_error_get_errno() gives the errno)")             \
+	XX(SHORT_TRANSFER, 7, "an exact fd transfer hit end of file or a short write")          \
+	XX(NO_SPACE, 8, "the caller's array (iovecs, ...) is too small")                        \
+	XX(INVALID_ARGUMENT, 9, "a bad argument that is not an address (width, flags, NULL)")   \
+	XX(INVALID_LAYOUT, 10,                                                                  \
+	   "regions overlap, have zero size, wrap past 2^64 or are unaligned")                  \
+	XX(PROVIDER_NOT_FOUND, 11, "no provider file under the searched directories")           \
+	XX(PROVIDER_LOAD, 12, "dlopen() refused the provider file")                             \
+	XX(PROVIDER_NO_ENTRY, 13, "the provider file has no vmmem_provider_entry symbol")       \
+	XX(PROVIDER_ABI, 14,                                                                    \
+	   "the provider's ABI major differs or its minor is newer than the core's")            \
+	XX(PROVIDER_INVALID, 15,                                                                \
+	   "the provider descriptor lacks a name or a mandatory operation")                     \
+	XX(PROVIDER_OPTION, 16,                                                                 \
+	   "an option the provider does not accept, or a bad option value")                     \
+	XX(PROVIDER_CREATE, 17, "the provider failed to create a region")                       \
+	XX(CONFIG, 18, "a configuration file is missing, unreadable or wrong")                  \
+	XX(UNSUPPORTED, 19,                                                                     \
+	   "the operation does not apply to this region (e.g. sharing private memory)")         \
+	XX(PROTOCOL, 20, "a message from another process is malformed")
+
 typedef enum vmmem_error_code {
-	/** No byte is backed at the start address. */
-	VMMEM_ERROR_INVALID_ADDRESS = 1,
-	/** An all-or-nothing access whose range is only partly backed. */
-	VMMEM_ERROR_PARTIAL_RANGE,
-	/** A single host pointer was asked for a range that crosses regions. */
-	VMMEM_ERROR_CROSSES_REGION,
-	/** An atomic access at an address not aligned to its width. */
-	VMMEM_ERROR_MISALIGNED,
-	/** Address arithmetic that would pass 2^64. */
-	VMMEM_ERROR_OVERFLOW,
-	/** A system call failed; vmmem_error_get_errno() gives the errno. */
-	VMMEM_ERROR_IO,
-	/** An exact fd transfer hit end of file or a short write. */
-	VMMEM_ERROR_SHORT_TRANSFER,
-	/** The caller's array (iovecs, ...) is too small. */
-	VMMEM_ERROR_NO_SPACE,
-	/** A bad argument that is not an address (width, flags, NULL). */
-	VMMEM_ERROR_INVALID_ARGUMENT,
-	/** Regions overlap, have zero size, wrap past 2^64 or are unaligned. */
-	VMMEM_ERROR_INVALID_LAYOUT,
-	/** No provider file under the searched directories. */
-	VMMEM_ERROR_PROVIDER_NOT_FOUND,
-	/** dlopen() refused the file; the message has the dlerror() text. */
-	VMMEM_ERROR_PROVIDER_LOAD,
-	/** The file has no vmmem_provider_entry symbol. */
-	VMMEM_ERROR_PROVIDER_NO_ENTRY,
-	/** The provider's ABI major differs or its minor is newer than ours. */
-	VMMEM_ERROR_PROVIDER_ABI,
-	/** The descriptor lacks a name or a mandatory operation. */
-	VMMEM_ERROR_PROVIDER_INVALID,
-	/** An option the provider does not accept, or a bad option value. */
-	VMMEM_ERROR_PROVIDER_OPTION,
-	/** The provider failed to create a region. */
-	VMMEM_ERROR_PROVIDER_CREATE,
-	/** A configuration file is missing, unreadable or wrong. */
-	VMMEM_ERROR_CONFIG,
-	/** The operation does not apply to this region (e.g. sharing private memory). */
-	VMMEM_ERROR_UNSUPPORTED,
-	/** A message from another process (see <vmmem/share.h>) is malformed. */
-	VMMEM_ERROR_PROTOCOL,
+#define VMMEM_ERROR_ENUM_(name, value, message) VMMEM_ERROR_##name = (value),
+	VMMEM_ERROR_MAP(VMMEM_ERROR_ENUM_)
+#undef VMMEM_ERROR_ENUM_
 } vmmem_error_code_t;
 
 VMMEM_API GQuark vmmem_error_quark(void);
 
-/** The symbolic name of a code ("VMMEM_ERROR_PARTIAL_RANGE"), or "unknown". */
+/** The symbolic name of a code ("VMMEM_ERROR_PARTIAL_RANGE"), or "unknown".
+ * A static string: never free it. */
 VMMEM_API const char *vmmem_error_code_name(int code);
+
+/** What a code means in general ("an all-or-nothing access whose range is
+ * only partly backed"), or "unknown error code". A static string. The
+ * GError's own message says more: the address, region, file or path. */
+VMMEM_API const char *vmmem_error_code_message(int code);
 
 /** The errno behind a VMMEM_ERROR_IO (or provider) error; 0 if none. */
 VMMEM_API int vmmem_error_get_errno(const GError *error);
