@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # Every source file says its licence in an SPDX line: the first line of a C
-# file (.c, .h, .in templates of headers), and the first line of a
+# file (.c, .h, .in templates of headers, linker version scripts), and the first line of a
 # '#'-commented file (Makefile.am, configure.ac, Makefiles, pkg-config and
 # example config templates) or the second after a '#!' line. In a git
 # checkout the files are the tracked ones; in an unpacked tarball (make
@@ -37,7 +37,7 @@ generated() {
 # kind FILE: prints "c", "hash" or nothing (not a file that needs the line).
 kind() {
 	case $1 in
-	*.c | *.h | include/vmmem/version.h.in) echo c ;;
+	*.c | *.h | *.sym | include/vmmem/version.h.in) echo c ;;
 	*.am | *.ac | Makefile | */Makefile | *.pc.in | *.conf | *.sh) echo hash ;;
 	*.md | *.log | *.trs | *.tar.gz | LICENSE-* | NEWS | .gitignore | */.keep | *.[0-9]) ;;
 	*) head -c 2 "$src/$1" 2>/dev/null | grep -q '^#!' && echo hash ;;

@@ -2,8 +2,9 @@
 /* vmmem — symbol visibility.
  *
  * libvmmem is built with -fvisibility=hidden; only declarations marked
- * VMMEM_API are exported, and every one of them starts with vmmem_
- * (tests/test-exports.sh checks the built library).
+ * VMMEM_API are exported, every one of them starts with vmmem_, and each
+ * is listed in the linker version script core/libvmmem.sym
+ * (tests/test-exports.sh checks the built library against both).
  */
 #ifndef VMMEM_VISIBILITY_H
 #define VMMEM_VISIBILITY_H
