@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # Every source file says its licence in an SPDX line: the first line of a C
-# file (.c, .h, .in templates of headers, linker version scripts), and the first line of a
-# '#'-commented file (Makefile.am, configure.ac, Makefiles, pkg-config and
-# example config templates) or the second after a '#!' line. In a git
+# file (.c, .h, the .in template of a header, the linker version script);
+# the first line of a '#'-commented file (Makefile.am, configure.ac,
+# Makefiles, pkg-config and example config templates), or the second after
+# a '#!' line; the first line of a man page, as a roff comment. In a git
 # checkout the files are the tracked ones; in an unpacked tarball (make
 # distcheck) they are the same names found on disk, without the files the
 # autotools generate. TAP output, one line per file.
@@ -12,6 +13,7 @@ set -u
 src=${VMMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 c_line='/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */'
 hash_line='# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause'
+roff_line='.\" SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause'
 list=$(mktemp "${TMPDIR:-/tmp}/vmmem-spdx.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
 trap 'rm -f "$list"' EXIT
 
@@ -39,7 +41,8 @@ kind() {
 	case $1 in
 	*.c | *.h | *.sym | include/vmmem/version.h.in) echo c ;;
 	*.am | *.ac | Makefile | */Makefile | *.pc.in | *.conf | *.sh) echo hash ;;
-	*.md | *.log | *.trs | *.tar.gz | LICENSE-* | NEWS | .gitignore | */.keep | *.[0-9]) ;;
+	man/*.[1-8]) echo roff ;;
+	*.md | *.log | *.trs | *.tar.gz | LICENSE-* | NEWS | .gitignore | */.keep) ;;
 	*) head -c 2 "$src/$1" 2>/dev/null | grep -q '^#!' && echo hash ;;
 	esac
 }
@@ -56,12 +59,15 @@ while read -r f; do
 	n=$((n + 1))
 	if [ "$k" = c ] && [ "$first" = "$c_line" ]; then
 		echo "ok $n - $f"
+	elif [ "$k" = roff ] && [ "$first" = "$roff_line" ]; then
+		echo "ok $n - $f"
 	elif [ "$k" = hash ] && { [ "$first" = "$hash_line" ] ||
 		{ case $first in '#!'*) true ;; *) false ;; esac && [ "$second" = "$hash_line" ]; }; }; then
 		echo "ok $n - $f"
 	else
 		fail=1
-		if [ "$k" = c ]; then want="first line '$c_line'"; else
+		if [ "$k" = c ]; then want="first line '$c_line'"
+		elif [ "$k" = roff ]; then want="first line '$roff_line'"; else
 			want="first line (second after #!) '$hash_line'"
 		fi
 		echo "not ok $n - $f: needs $want"
