@@ -10,6 +10,9 @@
 
 #define G(x) vmmem_guest_addr(x)
 #define RUN_SECONDS 0.1
+/* The race lasts RUN_SECONDS from the writer's first flip: on a loaded
+ * machine its thread may not run at all for longer than that. */
+#define WRITER_START_TIMEOUT 30.0
 
 /* r1 of layout3, 8-aligned, away from the region edges. */
 #define SPOT (TU_2M + 0x1000)
@@ -29,6 +32,7 @@ typedef struct {
 	vmmem_memory_t *mem;
 	const tear_case_t *c;
 	volatile gint stop;
+	volatile gint started; /* set after the first flip */
 	guint64 flips;
 } writer_ctx_t;
 
@@ -65,7 +69,8 @@ writer(void *data)
 				break;
 			}
 			}
-			w->flips++;
+			if (w->flips++ == 0)
+				g_atomic_int_set(&w->started, 1);
 		}
 	}
 	return NULL;
@@ -122,6 +127,7 @@ run_tear_case(gconstpointer data)
 	vmmem_slice_t s;
 	GTimer *timer;
 	guint64 reads = 0, seen_a = 0, seen_b = 0;
+	bool started = false;
 
 	if (why) {
 		g_test_skip(why);
@@ -134,7 +140,11 @@ run_tear_case(gconstpointer data)
 	g_assert_true(vmmem_memory_get_slice(w.mem, G(SPOT), 8, &s, NULL));
 	g_assert_cmpint(pthread_create(&thread, NULL, writer, &w), ==, 0);
 	timer = g_timer_new();
-	while (g_timer_elapsed(timer, NULL) < RUN_SECONDS) {
+	while (g_timer_elapsed(timer, NULL) < (started ? RUN_SECONDS : WRITER_START_TIMEOUT)) {
+		if (!started && g_atomic_int_get(&w.started)) {
+			started = true;
+			g_timer_start(timer);
+		}
 		for (int i = 0; i < 256; i++) {
 			uint64_t v = read_once(w.mem, vmmem_memory_region(w.mem, 1), s, c);
 			if (v == c->a)
