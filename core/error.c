@@ -68,6 +68,7 @@ vmmem_error_code_name(int code)
 		[VMMEM_ERROR_CONFIG] = "VMMEM_ERROR_CONFIG",
 		[VMMEM_ERROR_UNSUPPORTED] = "VMMEM_ERROR_UNSUPPORTED",
 		[VMMEM_ERROR_PROTOCOL] = "VMMEM_ERROR_PROTOCOL",
+		[VMMEM_ERROR_NOT_FOUND] = "VMMEM_ERROR_NOT_FOUND",
 	};
 
 	if (code <= 0 || (size_t)code >= G_N_ELEMENTS(names) || !names[code])

@@ -59,6 +59,8 @@ typedef enum vmmem_error_code {
 	VMMEM_ERROR_UNSUPPORTED,
 	/** A message from another process (see <vmmem/share.h>) is malformed. */
 	VMMEM_ERROR_PROTOCOL,
+	/** No region by that name or at that address (hotplug removal). */
+	VMMEM_ERROR_NOT_FOUND,
 } vmmem_error_code_t;
 
 VMMEM_API GQuark vmmem_error_quark(void);
