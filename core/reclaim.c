@@ -177,13 +177,14 @@ vmmem__synchronize(void)
 
 			if (e == 0 || e >= target)
 				break;
-			/* A section is a descriptor chain, not a sleep: spin a
-			 * little, then yield, then sleep so that a reader
-			 * preempted on this core can run. */
-			if (++spins < 128) {
+			/* A section is a descriptor chain, not a sleep: yield
+			 * a few times (a reader preempted on this core then
+			 * runs), then sleep in growing steps rather than burn
+			 * the CPU the readers need. */
+			if (++spins < 8) {
 				sched_yield();
 			} else {
-				struct timespec ts = { 0, 50 * 1000 };
+				struct timespec ts = { 0, spins < 64 ? 20 * 1000 : 200 * 1000 };
 				nanosleep(&ts, NULL);
 			}
 		}
