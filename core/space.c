@@ -53,6 +53,12 @@ vmmem_space_ref_memory(vmmem_space_t *space)
 }
 
 uint64_t
+vmmem_space_reserved(const vmmem_space_t *space)
+{
+	return vmmem__reservation_span(space->res);
+}
+
+uint64_t
 vmmem_space_generation(const vmmem_space_t *space)
 {
 	return __atomic_load_n(&space->generation, __ATOMIC_RELAXED);

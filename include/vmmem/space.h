@@ -138,6 +138,12 @@ VMMEM_API bool vmmem_space_set_log(vmmem_space_t *space, void *log, size_t size,
 				   void (*destroy)(void *user_data), void *user_data,
 				   GError **error);
 
+/** The bytes of guest address space reserved in host address space: the
+ * guest span, or 0 if the space has no reservation (asked for with
+ * VMMEM_SPACE_NO_RESERVATION, or mmap() refused it, as valgrind refuses
+ * large ones). */
+VMMEM_API uint64_t vmmem_space_reserved(const vmmem_space_t *space);
+
 /** How many snapshots the space has published (1 after creation). */
 VMMEM_API uint64_t vmmem_space_generation(const vmmem_space_t *space);
 
