@@ -195,6 +195,7 @@ vmmem__memory_build(struct vmmem_region *const *sorted, size_t n, struct vmmem__
 		mem->view.log = log->bits;
 		mem->view.log_pages = log->pages;
 		mem->view.gate = VMMEM__GATE_LOG | (log->always ? VMMEM__GATE_LOG_ALWAYS : 0);
+		mem->view.log_test_mask = log->always ? 0 : UINT64_MAX;
 	}
 	if (!build_buckets(mem, error)) {
 		memory_free(mem);

@@ -74,8 +74,14 @@ struct vmmem_fast_view {
 	 * pages past the end are not logged. */
 	uint64_t *log;
 	uint64_t log_pages;
+	/* ANDed with the log word before the test that skips the atomic OR
+	 * for a bit already set: ~0 for the library's own log, 0 for a log
+	 * another process reads (VMMEM__GATE_LOG_ALWAYS), which therefore
+	 * gets the OR on every write. A mask, not a branch: one taken branch
+	 * fewer on the hot write path. */
+	uint64_t log_test_mask;
 	/* Room to grow without a soname bump: zero in this version. */
-	uint64_t reserved[7];
+	uint64_t reserved[6];
 	/* Where buckets over holes point (size 0: every check fails). It
 	 * lives in the view, not in an exported data object, so that each
 	 * memory's sentinel is its own and nothing but functions is
@@ -103,7 +109,8 @@ VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, shift) == 48, "vmmem_fast_
 VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, gate) == 52, "vmmem_fast_view is ABI");
 VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, log) == 56, "vmmem_fast_view is ABI");
 VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, log_pages) == 64, "vmmem_fast_view is ABI");
-VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, reserved) == 72, "vmmem_fast_view is ABI");
+VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, log_test_mask) == 72, "vmmem_fast_view is ABI");
+VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, reserved) == 80, "vmmem_fast_view is ABI");
 VMMEM__STATIC_ASSERT(offsetof(struct vmmem_fast_view, hole) == 128, "vmmem_fast_view is ABI");
 VMMEM__STATIC_ASSERT(sizeof(struct vmmem_fast_view) == 168, "vmmem_fast_view is ABI");
 #undef VMMEM__STATIC_ASSERT
@@ -187,7 +194,7 @@ vmmem__log_page(const struct vmmem_fast_view *v, uint64_t addr)
 		return;
 	word = v->log + (page >> 6);
 	bit = (uint64_t)1 << (page & 63);
-	if ((v->gate & VMMEM__GATE_LOG_ALWAYS) || !(__atomic_load_n(word, __ATOMIC_RELAXED) & bit))
+	if (!(__atomic_load_n(word, __ATOMIC_RELAXED) & v->log_test_mask & bit))
 		__atomic_fetch_or(word, bit, __ATOMIC_RELEASE);
 }
 
