@@ -23,14 +23,14 @@ backed_prefix(const vmmem_memory_t *mem, uint64_t addr, size_t len, ptrdiff_t *f
 	*first = i;
 	if (i < 0 || len == 0)
 		return 0;
-	r = &mem->regions[i];
+	r = mem->regions[i];
 	avail = r->last - addr + 1; /* <= r->size: no overflow */
 	while (avail < len) {
 		const struct vmmem_region *next;
 
 		if ((size_t)i + 1 >= mem->n || r->last == UINT64_MAX)
 			break;
-		next = &mem->regions[i + 1];
+		next = mem->regions[i + 1];
 		if (next->start != r->last + 1)
 			break;
 		if (next->size >= len - avail)
@@ -58,7 +58,7 @@ next_piece(piece_iter_t *it, uint8_t **host, size_t *n)
 
 	if (it->left == 0)
 		return false;
-	r = &it->mem->regions[it->idx];
+	r = it->mem->regions[it->idx];
 	room = r->last - it->addr + 1;
 	*host = r->host + (it->addr - r->start);
 	*n = room < it->left ? (size_t)room : it->left;
@@ -145,6 +145,8 @@ copy_prefix(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, 
 		return false;
 	}
 	copy_pieces(mem, first, addr, buf, n, to_guest);
+	if (to_guest)
+		vmmem__memory_log(mem, addr, n);
 	if (done)
 		*done = n;
 	return true;
@@ -158,18 +160,20 @@ copy_exact(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, b
 	uint8_t *h = vmmem__fast_host(mem, addr, len);
 	ptrdiff_t first;
 
+	if (len == 0)
+		return true;
 	if (h) { /* the common case: inside one region */
 		if (to_guest)
 			vmmem__copy(h, buf, len);
 		else
 			vmmem__copy(buf, h, len);
-		return true;
+	} else {
+		if (!whole_range(mem, addr, len, to_guest ? "write" : "read", &first, error))
+			return false;
+		copy_pieces(mem, first, addr, buf, len, to_guest);
 	}
-	if (len == 0)
-		return true;
-	if (!whole_range(mem, addr, len, to_guest ? "write" : "read", &first, error))
-		return false;
-	copy_pieces(mem, first, addr, buf, len, to_guest);
+	if (to_guest)
+		vmmem__memory_log(mem, addr, len);
 	return true;
 }
 
@@ -258,6 +262,7 @@ vmmem_memory_store(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, unsigned 
 	if (!h)
 		return false;
 	vmmem__atomic_store(h, width, value, order);
+	vmmem__memory_log(mem, addr.raw, width);
 	return true;
 }
 
@@ -310,7 +315,7 @@ memory_fd(const vmmem_memory_t *mem, uint64_t addr, int fd, size_t len, bool to_
 {
 	struct iovec small[8], *iov = small;
 	ptrdiff_t first;
-	size_t n, count;
+	size_t n, count, moved = 0;
 	char what[48];
 	bool ok;
 
@@ -335,7 +340,13 @@ memory_fd(const vmmem_memory_t *mem, uint64_t addr, int fd, size_t len, bool to_
 		fill_iovec(mem, first, addr, n, iov, count);
 	}
 	g_snprintf(what, sizeof(what), "guest address 0x%" PRIx64, addr);
-	ok = vmmem__fd_transfer(fd, iov, count, n, to_fd, exact, what, done, error);
+	ok = vmmem__fd_transfer(fd, iov, count, n, to_fd, exact, what, &moved, error);
+	/* Bytes read before a failure stay in guest memory: they are logged
+	 * as well. */
+	if (!to_fd)
+		vmmem__memory_log(mem, addr, moved);
+	if (done)
+		*done = moved;
 	if (iov != small)
 		g_free(iov);
 	return ok;
@@ -398,11 +409,11 @@ vmmem_memory_get_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_
 		return false;
 	}
 	if (avail == len) {
-		const struct vmmem_region *r = &mem->regions[first];
+		const struct vmmem_region *r = mem->regions[first];
 		vmmem__error(error, VMMEM_ERROR_CROSSES_REGION,
 			     "0x%zx bytes at guest address 0x%" PRIx64 " cross from region '%s' "
 			     "into region '%s' at 0x%" PRIx64 ": no single host pointer covers them",
-			     len, addr.raw, r->name, mem->regions[first + 1].name, r->last + 1);
+			     len, addr.raw, r->name, mem->regions[first + 1]->name, r->last + 1);
 		return false;
 	}
 	return whole_range(mem, addr.raw, len, "map", &first, error);

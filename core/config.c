@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <vmmem/config.h>
+#include <vmmem/space.h>
 
 #include "internal.h"
 
@@ -33,6 +34,7 @@ struct region_origin {
 	char *start;    /* the values as written */
 	char *size;
 	char *provider; /* "[region low] provider = x" and the module, if any */
+	bool hotplug;   /* hotplug = true: not created with the memory */
 };
 
 struct vmmem_config {
@@ -40,6 +42,7 @@ struct vmmem_config {
 	size_t n;
 	vmmem_region_spec_t *specs;
 	struct region_origin *origin;
+	bool dirty_all; /* [memory] dirty-tracking = true */
 };
 
 static const char default_path[] = VMMEM_SYSCONFDIR "/vmmem/vmmem.conf";
@@ -346,7 +349,19 @@ vmmem_config_free(vmmem_config_t *cfg)
 	g_free(cfg);
 }
 
-/* [memory]: only the default provider. */
+/* A yes/no value: true/false, yes/no, on/off, 1/0. */
+static bool
+parse_flag(const vmmem_config_t *cfg, const char *group, const char *key, const char *v,
+	   bool *out, GError **error)
+{
+	if (vmmem_provider_parse_bool(v, out))
+		return true;
+	config_error(error, cfg->path, group, key, v,
+		     "not a boolean (true/false, yes/no, on/off, 1/0)");
+	return false;
+}
+
+/* [memory]: the default provider and dirty tracking for every region. */
 static bool
 parse_memory(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **default_provider,
 	     GError **error)
@@ -361,9 +376,12 @@ parse_memory(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **defaul
 			ok = check_provider_name(cfg->path, group, keys[i], v, error);
 			if (ok)
 				*default_provider = g_strdup(v);
+		} else if (strcmp(keys[i], "dirty-tracking") == 0) {
+			ok = parse_flag(cfg, group, keys[i], v, &cfg->dirty_all, error);
 		} else {
 			config_error(error, cfg->path, group, keys[i], v,
-				     "unknown key (the [memory] group accepts: provider)");
+				     "unknown key (the [memory] group accepts: provider, "
+				     "dirty-tracking)");
 			ok = false;
 		}
 		g_free(v);
@@ -468,6 +486,14 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 			ok = check_provider_name(cfg->path, group, keys[i], v, error);
 			if (ok)
 				*provider = g_strdup(v);
+		} else if (strcmp(keys[i], "dirty-tracking") == 0) {
+			bool on = false;
+
+			ok = parse_flag(cfg, group, keys[i], v, &on, error);
+			if (on)
+				spec->flags |= VMMEM_SPEC_DIRTY_TRACKING;
+		} else if (strcmp(keys[i], "hotplug") == 0) {
+			ok = parse_flag(cfg, group, keys[i], v, &origin->hotplug, error);
 		} else {
 			struct vmmem_provider_option opt = { g_strdup(keys[i]), g_strdup(v) };
 
@@ -554,6 +580,8 @@ parse(vmmem_config_t *cfg, GKeyFile *kf, GError **error)
 	}
 	if (ok)
 		resolve_providers(cfg, region_provider, default_provider, modules);
+	for (size_t i = 0; ok && cfg->dirty_all && i < cfg->n; i++)
+		cfg->specs[i].flags |= VMMEM_SPEC_DIRTY_TRACKING;
 	/* Not g_strfreev: regions without a provider leave NULL gaps. */
 	for (gsize i = 0; i < n_groups; i++)
 		g_free(region_provider[i]);
@@ -639,6 +667,20 @@ vmmem_config_regions(const vmmem_config_t *cfg, size_t *n)
 	if (n)
 		*n = cfg->n;
 	return cfg->specs;
+}
+
+/* The specs of the regions present from the start (not hotplug = true),
+ * sharing the config's strings; free the array with g_free. */
+static vmmem_region_spec_t *
+present_specs(const vmmem_config_t *cfg, size_t *n)
+{
+	vmmem_region_spec_t *out = g_new0(vmmem_region_spec_t, cfg->n ? cfg->n : 1);
+
+	*n = 0;
+	for (size_t i = 0; i < cfg->n; i++)
+		if (!cfg->origin[i].hotplug)
+			out[(*n)++] = cfg->specs[i];
+	return out;
 }
 
 /* ---- checking without mapping ---- */
@@ -742,12 +784,87 @@ vmmem_config_new_memory(const vmmem_config_t *cfg, GError **error)
 	/* The modules stay loaded from validation to mapping, so each is
 	 * opened once. */
 	if (validate(cfg, held, error)) {
-		mem = vmmem_memory_new(cfg->specs, cfg->n, error);
-		if (!mem)
+		size_t n;
+		vmmem_region_spec_t *present = present_specs(cfg, &n);
+
+		if (n == 0)
+			config_error(error, cfg->path, NULL, NULL, NULL,
+				     "every region has hotplug = true: a memory needs at least one "
+				     "region present from the start (a space does not: "
+				     "vmmem_config_new_space)");
+		else if (!(mem = vmmem_memory_new(present, n, error)))
 			g_prefix_error(error, "%s: ", cfg->path);
+		g_free(present);
 	}
 	release_modules(held);
 	return mem;
+}
+
+vmmem_space_t *
+vmmem_config_new_space(const vmmem_config_t *cfg, const vmmem_space_options_t *options,
+		       GError **error)
+{
+	GPtrArray *held = g_ptr_array_new();
+	vmmem_space_t *space = NULL;
+
+	g_return_val_if_fail(cfg != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	if (validate(cfg, held, error)) {
+		size_t n;
+		vmmem_region_spec_t *present = present_specs(cfg, &n);
+
+		space = vmmem_space_new(present, n, options, error);
+		if (!space)
+			g_prefix_error(error, "%s: ", cfg->path);
+		g_free(present);
+	}
+	release_modules(held);
+	return space;
+}
+
+vmmem_space_t *
+vmmem_space_new_from_config(const char *path_or_null, const vmmem_space_options_t *options,
+			    GError **error)
+{
+	vmmem_config_t *cfg = vmmem_config_load(path_or_null, error);
+	vmmem_space_t *space;
+
+	if (!cfg)
+		return NULL;
+	space = vmmem_config_new_space(cfg, options, error);
+	vmmem_config_free(cfg);
+	return space;
+}
+
+bool
+vmmem_space_add_region_from_config(vmmem_space_t *space, const vmmem_config_t *cfg,
+				   const char *region, GError **error)
+{
+	GPtrArray *held;
+	size_t i;
+	bool ok;
+
+	g_return_val_if_fail(space && cfg && region, false);
+	for (i = 0; i < cfg->n; i++)
+		if (strcmp(cfg->specs[i].name, region) == 0)
+			break;
+	if (i == cfg->n) {
+		config_error_code(error, VMMEM_ERROR_NOT_FOUND, cfg->path, NULL, NULL, NULL,
+				  "no [region %s] group", region);
+		return false;
+	}
+	held = g_ptr_array_new();
+	ok = check_page_size(cfg, i, error) && check_region(cfg, i, held, error);
+	if (ok && !(ok = vmmem_space_add_region(space, &cfg->specs[i], error)))
+		g_prefix_error(error, "%s: [%s]: ", cfg->path, cfg->origin[i].group);
+	release_modules(held);
+	return ok;
+}
+
+bool
+vmmem_config_region_hotplug(const vmmem_config_t *cfg, size_t i)
+{
+	return i < cfg->n && cfg->origin[i].hotplug;
 }
 
 vmmem_memory_t *

@@ -56,40 +56,158 @@ bool vmmem__module_validate(const vmmem__module_t *module, const char *region_na
  * then the built-in providerdir. NULL-terminated; free with g_strfreev. */
 char **vmmem__provider_search_path(void);
 
-/* ---- placement.c ---- */
+/* ---- reclaim.c: read sections and grace periods ----
+ *
+ * Epoch-based reclamation (see core/reclaim.c): a read section costs a
+ * thread-local counter and a store to the thread's own record; a writer
+ * waits until every thread that might hold an old snapshot has left its
+ * section. Sections nest. */
 
-/* Moves the movable mappings of each run of guest-adjacent regions (sorted
- * by start) so that they sit back to back in host memory, best effort. */
-void vmmem__place_adjacent(struct vmmem_region *regions, size_t n);
-/* fast[i].reach: bytes from region i's start to the end of the run of
- * regions that are contiguous in both guest and host memory. */
-void vmmem__compute_reach(struct vmmem_fast_region *fast, const struct vmmem_region *regions,
-			  size_t n);
+void vmmem__read_lock(void);
+void vmmem__read_unlock(void);
+/* True if this thread is inside a read section (a writer must not wait
+ * for itself). */
+bool vmmem__in_read_section(void);
+/* Waits until every read section that began before the call has ended. */
+void vmmem__synchronize(void);
+/* True once membarrier(PRIVATE_EXPEDITED) is registered: readers then need
+ * only compiler barriers, and fetch-and-clear can fence every thread. */
+bool vmmem__membarrier_ready(void);
+/* A full memory barrier on every running thread of the process (or, where
+ * membarrier is missing, false: the caller must not rely on it). */
+bool vmmem__fence_all_threads(void);
+
+/* ---- dirty.c: dirty logs ---- */
+
+/* A flat log: bit p & 63 of word p >> 6 for guest page p = gpa >> 12, for
+ * p < pages (a multiple of 64). Internal logs are mmap'd by the core; external ones belong
+ * to the caller, who gets `destroy(user_data)` once no snapshot, region or
+ * writer can reach them. Shared by reference. */
+struct vmmem__log {
+	gint refcount;
+	uint64_t *bits;
+	uint64_t pages;
+	bool always;          /* an atomic OR on every write (external logs) */
+	size_t map_len;       /* internal: the length we mmap'd, else 0 */
+	void (*destroy)(void *user_data);
+	void *user_data;
+};
+
+/* The owner's current log, read by the out-of-line region family (which
+ * has no snapshot to take a view from) inside a read section. The cell
+ * holds a reference on its log; a replaced log is released only after a
+ * grace period. */
+struct vmmem__logcell {
+	gint refcount;
+	struct vmmem__log *log; /* __atomic accesses; NULL: no logging */
+};
+
+struct vmmem__log *vmmem__log_new_internal(uint64_t end, GError **error);
+struct vmmem__log *vmmem__log_ref(struct vmmem__log *log);
+void vmmem__log_unref(struct vmmem__log *log);
+struct vmmem__logcell *vmmem__logcell_new(struct vmmem__log *log);
+struct vmmem__logcell *vmmem__logcell_ref(struct vmmem__logcell *cell);
+void vmmem__logcell_unref(struct vmmem__logcell *cell);
+/* Marks the pages of [addr, addr + len) (len > 0, no wrap) in log. */
+void vmmem__log_mark(const struct vmmem__log *log, uint64_t addr, uint64_t len);
+/* The region family's logging: through r->cell, inside a read section. */
+void vmmem__region_log(const struct vmmem_region *r, uint64_t off, uint64_t len);
+/* Clears the log bits of [addr, addr + len), for a region that starts
+ * being tracked. */
+void vmmem__log_clear(const struct vmmem__log *log, uint64_t addr, uint64_t len);
 
 /* ---- memory.c ---- */
 
+struct vmmem__reservation;
+
+/* A region is shared by every snapshot that contains it (reference
+ * counted); its provider's destroy() runs when the last one is gone. */
 struct vmmem_region {
+	gint refcount;
 	char *name;
 	uint64_t start;
 	uint64_t size;
 	uint64_t last;   /* start + size - 1: never overflows, unlike an end */
 	uint8_t *host;
-	size_t index;    /* position in the memory's sorted table */
 	bool movable;    /* the provider set VMMEM_REGION_MOVABLE (cleared from mapping.flags) */
+	bool dirty_tracking;
 	struct vmmem_provider_mapping mapping;
 	vmmem__module_t *module;
+	/* Where region-family writes are logged (the owner's cell). */
+	struct vmmem__logcell *cell;
+	/* The space's reservation this region was placed in, if any: its
+	 * range goes back to the reservation when the region is destroyed. */
+	struct vmmem__reservation *res;
 };
 
 struct vmmem_memory {
 	struct vmmem_fast_view view; /* first: the inline lookup reads it */
 	gint refcount;
 	size_t n;
-	struct vmmem_region *regions;       /* sorted by start */
+	struct vmmem_region **regions;      /* sorted by start; one reference each */
 	struct vmmem_fast_region *fast;     /* parallel to regions */
 	const struct vmmem_fast_region **buckets;
 	uintptr_t *deltas;                  /* parallel to buckets */
 	size_t n_buckets;
+	struct vmmem__log *log;             /* what view.log points into, or NULL */
+	struct vmmem__logcell *cell;        /* the owner's; never NULL */
 };
+
+/* A region from a spec: the provider is loaded, asked for the mapping and
+ * its answer checked. One reference; `cell` may be NULL. */
+struct vmmem_region *vmmem__region_new(const vmmem_region_spec_t *spec, const char *name,
+				       struct vmmem__logcell *cell, GError **error);
+struct vmmem_region *vmmem__region_ref(struct vmmem_region *r);
+void vmmem__region_unref(struct vmmem_region *r);
+
+/* A snapshot over `n` regions sorted by start, known not to overlap
+ * (n may be 0): the fast table, the buckets and the log gate of `log`.
+ * Takes a reference on each region, on log and on cell. */
+vmmem_memory_t *vmmem__memory_build(struct vmmem_region *const *sorted, size_t n,
+				    struct vmmem__log *log, struct vmmem__logcell *cell,
+				    GError **error);
+
+/* The checks on one region's numbers before anything is mapped: zero
+ * size, wrap past 2^64, start or size not a multiple of the base page. */
+bool vmmem__check_region_numbers(const char *name, uint64_t start, uint64_t size,
+				 GError **error);
+
+/* Creates the regions of `specs` (checked with the layout rules first),
+ * sorted by start, each with `cell`. On failure none is left. */
+bool vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
+			       struct vmmem__logcell *cell, struct vmmem_region ***out,
+			       GError **error);
+
+/* Logs a completed write of [addr, addr + len) in the memory's log. */
+static inline void
+vmmem__memory_log(const vmmem_memory_t *mem, uint64_t addr, uint64_t len)
+{
+	if (mem->view.gate && len)
+		vmmem__log_mark(mem->log, addr, len);
+}
+
+/* ---- placement.c ---- */
+
+/* Moves the movable mappings of each run of guest-adjacent regions (sorted
+ * by start) so that they sit back to back in host memory, best effort. */
+void vmmem__place_adjacent(struct vmmem_region *const *regions, size_t n);
+/* fast[i].reach: bytes from region i's start to the end of the run of
+ * regions that are contiguous in both guest and host memory. */
+void vmmem__compute_reach(struct vmmem_fast_region *fast, struct vmmem_region *const *regions,
+			  size_t n);
+
+/* A space's reservation: one PROT_NONE range of `span` bytes at host
+ * `base`, where guest address g is placed at base + g. Shared by the
+ * space and every region placed in it. */
+struct vmmem__reservation *vmmem__reservation_new(uint64_t span);
+struct vmmem__reservation *vmmem__reservation_ref(struct vmmem__reservation *res);
+void vmmem__reservation_unref(struct vmmem__reservation *res);
+/* Moves a movable region to base + start if it fits in the reservation;
+ * best effort (false: the region stays where its provider mapped it). */
+bool vmmem__reservation_place(struct vmmem__reservation *res, struct vmmem_region *r);
+/* After the provider unmapped a placed region: takes its range back. */
+void vmmem__reservation_release(struct vmmem__reservation *res, uint64_t start, uint64_t size);
+uint64_t vmmem__reservation_span(const struct vmmem__reservation *res);
 
 /* The host pointer for [addr, addr + len) if one region holds all of it,
  * else NULL. Callers fall back to the out-of-line path on NULL. */

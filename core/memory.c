@@ -20,8 +20,6 @@
 
 #include "internal.h"
 
-const struct vmmem_fast_region vmmem_fast_hole = { .start = 0, .size = 0, .reach = 0 };
-
 ptrdiff_t
 vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr)
 {
@@ -36,12 +34,12 @@ vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr)
 	/* First region whose start is above addr; the one before may hold it. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (mem->regions[mid].start <= addr)
+		if (mem->regions[mid]->start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == 0 || addr > mem->regions[lo - 1].last)
+	if (lo == 0 || addr > mem->regions[lo - 1]->last)
 		return -1;
 	return (ptrdiff_t)(lo - 1);
 }
@@ -51,7 +49,7 @@ vmmem_memory_find_region_slow(const vmmem_memory_t *mem, uint64_t addr)
 {
 	ptrdiff_t i = vmmem__memory_index(mem, addr);
 
-	return i < 0 ? NULL : &mem->regions[i];
+	return i < 0 ? NULL : mem->regions[i];
 }
 
 static unsigned
@@ -77,16 +75,33 @@ ctz_or_64(uint64_t v)
 static bool
 build_buckets(vmmem_memory_t *mem, GError **error)
 {
-	uint64_t base = mem->regions[0].start;
-	uint64_t last_off = mem->regions[mem->n - 1].last - base;
+	struct vmmem_region *const *reg = mem->regions;
+	uint64_t base, last_off;
 	unsigned g = 63, cap_bits = max_bucket_shift_bits(mem->n), shift;
 	size_t nb, r = 0;
 
+	mem->view.hole.start = 0;
+	mem->view.hole.size = 0;
+	mem->view.hole.reach = 0;
+	if (mem->n == 0) {
+		/* An empty snapshot (a space before its first region): one
+		 * bucket over the hole, no delta, so every access misses. */
+		mem->buckets = g_new(const struct vmmem_fast_region *, 1);
+		mem->deltas = g_new(uintptr_t, 1);
+		mem->buckets[0] = &mem->view.hole;
+		mem->deltas[0] = VMMEM__NO_DELTA;
+		mem->n_buckets = 1;
+		mem->view.bucket = mem->buckets;
+		mem->view.delta = mem->deltas;
+		return true;
+	}
+	base = reg[0]->start;
+	last_off = reg[mem->n - 1]->last - base;
 	/* The coarsest granule at which every region boundary falls on a
 	 * bucket boundary. An end at 2^64 wraps to 0 and is no constraint. */
 	for (size_t i = 0; i < mem->n; i++) {
-		unsigned a = ctz_or_64(mem->regions[i].start - base);
-		unsigned b = ctz_or_64(mem->regions[i].last + 1 - base);
+		unsigned a = ctz_or_64(reg[i]->start - base);
+		unsigned b = ctz_or_64(reg[i]->last + 1 - base);
 		if (a < g)
 			g = a;
 		if (b < g)
@@ -111,21 +126,20 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 
 		if (hi < lo) /* the top bucket may end at 2^64 */
 			hi = UINT64_MAX;
-		while (r < mem->n && mem->regions[r].last < lo)
+		while (r < mem->n && reg[r]->last < lo)
 			r++;
 		/* The region covering lo, else the first starting inside the
 		 * bucket, else the hole sentinel. */
-		if (r < mem->n && mem->regions[r].start <= hi)
+		if (r < mem->n && reg[r]->start <= hi)
 			mem->buckets[b] = &mem->fast[r];
 		else
-			mem->buckets[b] = &vmmem_fast_hole;
+			mem->buckets[b] = &mem->view.hole;
 		/* Only a bucket wholly inside the reach of the region that
 		 * covers lo (that region and the ones after it that are
 		 * contiguous in guest and host memory, all at one delta) may
 		 * skip the bounds check (see vmmem__small_host). */
-		if (r < mem->n && mem->regions[r].start <= lo &&
-		    hi - mem->regions[r].start < mem->fast[r].reach)
-			mem->deltas[b] = (uintptr_t)mem->regions[r].host - (uintptr_t)mem->regions[r].start;
+		if (r < mem->n && reg[r]->start <= lo && hi - reg[r]->start < mem->fast[r].reach)
+			mem->deltas[b] = (uintptr_t)reg[r]->host - (uintptr_t)reg[r]->start;
 		else
 			mem->deltas[b] = VMMEM__NO_DELTA;
 	}
@@ -134,173 +148,118 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 	mem->view.shift = shift;
 	mem->view.bucket = mem->buckets;
 	mem->view.delta = mem->deltas;
-	/* The run from guest 0 (see run_end in <vmmem/memory.h>): its reach
-	 * is computed from where the mappings really are. */
-	if (mem->regions[0].start == 0) {
+	/* The run from guest 0 (see run_end in <vmmem/view.h>): its reach is
+	 * computed from where the mappings really are. */
+	if (reg[0]->start == 0) {
 		mem->view.run_end = mem->fast[0].reach;
-		mem->view.run_delta = (uintptr_t)mem->regions[0].host;
+		mem->view.run_delta = (uintptr_t)reg[0]->host;
 	}
 	return true;
-}
-
-static void
-region_destroy(struct vmmem_region *r)
-{
-	if (r->module) {
-		r->module->desc->ops->destroy(&r->mapping);
-		vmmem__module_unref(r->module);
-		r->module = NULL;
-	}
-	g_free(r->name);
-	r->name = NULL;
 }
 
 static void
 memory_free(vmmem_memory_t *mem)
 {
 	for (size_t i = 0; i < mem->n; i++)
-		region_destroy(&mem->regions[i]);
+		vmmem__region_unref(mem->regions[i]);
 	g_free(mem->regions);
 	g_free(mem->fast);
 	g_free(mem->buckets);
 	g_free(mem->deltas);
+	if (mem->log)
+		vmmem__log_unref(mem->log);
+	vmmem__logcell_unref(mem->cell);
 	g_free(mem);
 }
 
-static int
-compare_start(const void *a, const void *b)
+vmmem_memory_t *
+vmmem__memory_build(struct vmmem_region *const *sorted, size_t n, struct vmmem__log *log,
+		    struct vmmem__logcell *cell, GError **error)
 {
-	const struct vmmem_region *x = a, *y = b;
+	vmmem_memory_t *mem = g_new0(vmmem_memory_t, 1);
+
+	mem->refcount = 1;
+	mem->cell = vmmem__logcell_ref(cell);
+	mem->n = n;
+	mem->regions = g_new(struct vmmem_region *, n ? n : 1);
+	mem->fast = g_new0(struct vmmem_fast_region, n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		mem->regions[i] = vmmem__region_ref(sorted[i]);
+		mem->fast[i].start = sorted[i]->start;
+		mem->fast[i].size = sorted[i]->size;
+		mem->fast[i].host = sorted[i]->host;
+		mem->fast[i].region = sorted[i];
+	}
+	vmmem__compute_reach(mem->fast, mem->regions, n);
+	if (log) {
+		mem->log = vmmem__log_ref(log);
+		mem->view.log = log->bits;
+		mem->view.log_pages = log->pages;
+		mem->view.gate = VMMEM__GATE_LOG | (log->always ? VMMEM__GATE_LOG_ALWAYS : 0);
+		mem->view.log_test_mask = log->always ? 0 : UINT64_MAX;
+	}
+	if (!build_buckets(mem, error)) {
+		memory_free(mem);
+		return NULL;
+	}
+	return mem;
+}
+
+bool
+vmmem__check_region_numbers(const char *name, uint64_t start, uint64_t size, GError **error)
+{
+	uint64_t base_page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (size == 0) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+			     "region '%s' at 0x%" PRIx64 " has size 0", name, start);
+		return false;
+	}
+	if (size - 1 > UINT64_MAX - start) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+			     "region '%s' [0x%" PRIx64 ", +0x%" PRIx64 ") ends past 2^64", name, start,
+			     size);
+		return false;
+	}
+	/* Every provider's page size is a multiple of the base page size, so
+	 * a finer start or size can never be backed: say so here, as a layout
+	 * error, instead of letting a provider's create() fail on it. Coarser
+	 * (huge) page sizes are checked against the mapping when the region
+	 * is created. */
+	if ((start | size) & (base_page - 1)) {
+		bool bad_start = (start & (base_page - 1)) != 0;
+		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+			     "region '%s': %s 0x%" PRIx64 " is not a multiple of the page size 0x%" PRIx64,
+			     name, bad_start ? "start" : "size", bad_start ? start : size, base_page);
+		return false;
+	}
+	return true;
+}
+
+/* Checks sizes, wrap-around and overlap before anything is mapped, so a
+ * bad layout costs no mmap. `sorted` holds (name, start, size) only. */
+struct layout_entry {
+	const char *name;
+	uint64_t start, size, last;
+	size_t spec;
+};
+
+static int
+compare_entry(const void *a, const void *b)
+{
+	const struct layout_entry *x = a, *y = b;
 
 	return (x->start > y->start) - (x->start < y->start);
 }
 
 static bool
-is_power_of_two(uint64_t v)
+check_layout(struct layout_entry *sorted, size_t n, GError **error)
 {
-	return v && !(v & (v - 1));
-}
-
-/* Asks the provider for the mapping and checks what it returned against
- * the contract in <vmmem/provider.h>. */
-static bool
-region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **error)
-{
-	struct vmmem_provider_request req;
-	const struct vmmem_provider_ops *ops;
-	char msg[512] = "";
-	int rc;
-
-	r->module = vmmem__module_get(spec->provider ? spec->provider : "mmap", error);
-	if (!r->module) {
-		g_prefix_error(error, "region '%s': ", r->name);
-		return false;
-	}
-	if (!vmmem__module_check_options(r->module, r->name, spec->options, spec->n_options,
-					 error))
-		goto fail;
-
-	memset(&req, 0, sizeof(req));
-	req.struct_size = sizeof(req);
-	req.touch_pages = vmmem__touch_pages;
-	req.region_name = r->name;
-	req.guest_start = r->start;
-	req.size = r->size;
-	req.options = spec->options;
-	req.n_options = spec->n_options;
-	memset(&r->mapping, 0, sizeof(r->mapping));
-	r->mapping.fd = -1;
-	ops = r->module->desc->ops;
-	/* A bad option value is the caller's configuration, not a failed
-	 * mapping: <vmmem/error.h> gives it VMMEM_ERROR_PROVIDER_OPTION. A
-	 * provider without validate() reports it from create() instead. */
-	if (VMMEM_PROVIDER_HAS_OP(ops, validate) &&
-	    (rc = ops->validate(&req, msg, sizeof(msg))) != 0) {
-		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
-				   "region '%s': provider '%s' (%s): %s", r->name,
-				   r->module->desc->name, r->module->path,
-				   msg[0] ? msg : g_strerror(rc));
-		goto fail;
-	}
-	rc = ops->create(&req, &r->mapping, msg, sizeof(msg));
-	if (rc != 0) {
-		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_CREATE, rc,
-				   "region '%s' [0x%" PRIx64 ", +0x%" PRIx64 "): provider '%s' (%s) "
-				   "failed: %s",
-				   r->name, r->start, r->size, r->module->desc->name, r->module->path,
-				   msg[0] ? msg : g_strerror(rc));
-		goto fail;
-	}
-	if (!r->mapping.host || r->mapping.size != r->size ||
-	    !is_power_of_two(r->mapping.page_size) ||
-	    r->mapping.page_size < VMMEM_PROVIDER_MIN_PAGE_SIZE ||
-	    ((uintptr_t)r->mapping.host & (r->mapping.page_size - 1))) {
-		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
-			     "region '%s': provider '%s' (%s) returned a bad mapping (host %p, "
-			     "size 0x%" PRIx64 " for 0x%" PRIx64 ", page size 0x%" PRIx64 ")",
-			     r->name, r->module->desc->name, r->module->path, r->mapping.host,
-			     r->mapping.size, r->size, r->mapping.page_size);
-		ops->destroy(&r->mapping);
-		goto fail;
-	}
-	if ((r->start | r->size) & (r->mapping.page_size - 1)) {
-		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
-			     "region '%s': %s 0x%" PRIx64 " is not a multiple of the page size "
-			     "0x%" PRIx64 " of provider '%s'",
-			     r->name, (r->start & (r->mapping.page_size - 1)) ? "start" : "size",
-			     (r->start & (r->mapping.page_size - 1)) ? r->start : r->size,
-			     r->mapping.page_size, r->module->desc->name);
-		ops->destroy(&r->mapping);
-		goto fail;
-	}
-	r->host = r->mapping.host;
-	/* A note to the core only: it never shows in vmmem_region_flags() or
-	 * on the wire of vmmem_memory_send(). */
-	r->movable = (r->mapping.flags & VMMEM_REGION_MOVABLE) != 0;
-	r->mapping.flags &= ~VMMEM_REGION_MOVABLE;
-	return true;
-
-fail:
-	vmmem__module_unref(r->module);
-	r->module = NULL;
-	return false;
-}
-
-/* Checks sizes, wrap-around and overlap before anything is mapped, so a
- * bad layout costs no mmap. */
-static bool
-check_layout(struct vmmem_region *sorted, size_t n, GError **error)
-{
-	uint64_t base_page = (uint64_t)sysconf(_SC_PAGESIZE);
-
 	for (size_t i = 0; i < n; i++) {
-		struct vmmem_region *r = &sorted[i];
+		struct layout_entry *r = &sorted[i];
 
-		if (r->size == 0) {
-			vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
-				     "region '%s' at 0x%" PRIx64 " has size 0", r->name, r->start);
+		if (!vmmem__check_region_numbers(r->name, r->start, r->size, error))
 			return false;
-		}
-		if (r->size - 1 > UINT64_MAX - r->start) {
-			vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
-				     "region '%s' [0x%" PRIx64 ", +0x%" PRIx64 ") ends past 2^64",
-				     r->name, r->start, r->size);
-			return false;
-		}
-		/* Every provider's page size is a multiple of the base page
-		 * size, so a finer start or size can never be backed: say so
-		 * here, as a layout error, instead of letting a provider's
-		 * create() fail on it. Coarser (huge) page sizes are checked
-		 * against the mapping in region_create(). */
-		if ((r->start | r->size) & (base_page - 1)) {
-			bool bad_start = (r->start & (base_page - 1)) != 0;
-			vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
-				     "region '%s': %s 0x%" PRIx64 " is not a multiple of the page "
-				     "size 0x%" PRIx64,
-				     r->name, bad_start ? "start" : "size",
-				     bad_start ? r->start : r->size, base_page);
-			return false;
-		}
 		r->last = r->start + (r->size - 1);
 		if (i > 0 && sorted[i - 1].last >= r->start) {
 			vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
@@ -314,27 +273,35 @@ check_layout(struct vmmem_region *sorted, size_t n, GError **error)
 	return true;
 }
 
-/* The regions of `specs`, named, sorted by start; index is the spec's. */
-static struct vmmem_region *
-sorted_regions(const vmmem_region_spec_t *specs, size_t n)
+/* The layout of `specs`, named ("region N" for a spec without a name),
+ * sorted by start. Free each name and the array with g_free. */
+static struct layout_entry *
+sorted_layout(const vmmem_region_spec_t *specs, size_t n)
 {
-	struct vmmem_region *regions = g_new0(struct vmmem_region, n);
+	struct layout_entry *e = g_new0(struct layout_entry, n);
 
 	for (size_t i = 0; i < n; i++) {
-		regions[i].name = specs[i].name ? g_strdup(specs[i].name)
-						: g_strdup_printf("region %zu", i);
-		regions[i].start = specs[i].start.raw;
-		regions[i].size = specs[i].size;
-		regions[i].index = i; /* spec index until sorted */
+		e[i].name = specs[i].name ? g_strdup(specs[i].name) : g_strdup_printf("region %zu", i);
+		e[i].start = specs[i].start.raw;
+		e[i].size = specs[i].size;
+		e[i].spec = i;
 	}
-	qsort(regions, n, sizeof(*regions), compare_start);
-	return regions;
+	qsort(e, n, sizeof(*e), compare_entry);
+	return e;
+}
+
+static void
+free_layout(struct layout_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		g_free((char *)e[i].name);
+	g_free(e);
 }
 
 bool
 vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error)
 {
-	struct vmmem_region *regions;
+	struct layout_entry *e;
 	bool ok;
 
 	if (n == 0 || !specs) {
@@ -342,62 +309,84 @@ vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error)
 			     "a guest memory needs at least one region");
 		return false;
 	}
-	regions = sorted_regions(specs, n);
-	ok = check_layout(regions, n, error);
-	for (size_t i = 0; i < n; i++)
-		g_free(regions[i].name);
-	g_free(regions);
+	e = sorted_layout(specs, n);
+	ok = check_layout(e, n, error);
+	free_layout(e, n);
 	return ok;
+}
+
+/* The end of the highest region that asks for dirty tracking, 0 if none. */
+static uint64_t
+tracked_end(const vmmem_region_spec_t *specs, size_t n)
+{
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if ((specs[i].flags & VMMEM_SPEC_DIRTY_TRACKING) &&
+		    specs[i].start.raw + specs[i].size > end)
+			end = specs[i].start.raw + specs[i].size;
+	return end;
+}
+
+bool
+vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
+			  struct vmmem__logcell *cell, struct vmmem_region ***out, GError **error)
+{
+	struct layout_entry *e;
+	struct vmmem_region **regions;
+
+	if (n == 0 || !specs) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+			     "a guest memory needs at least one region");
+		return false;
+	}
+	e = sorted_layout(specs, n);
+	if (!check_layout(e, n, error)) {
+		free_layout(e, n);
+		return false;
+	}
+	regions = g_new0(struct vmmem_region *, n);
+	for (size_t i = 0; i < n; i++) {
+		regions[i] = vmmem__region_new(&specs[e[i].spec], e[i].name, cell, error);
+		if (!regions[i]) {
+			for (size_t j = 0; j < i; j++)
+				vmmem__region_unref(regions[j]);
+			g_free(regions);
+			free_layout(e, n);
+			return false;
+		}
+	}
+	free_layout(e, n);
+	*out = regions;
+	return true;
 }
 
 vmmem_memory_t *
 vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
 {
-	vmmem_memory_t *mem;
-	const vmmem_region_spec_t **by_start;
+	struct vmmem_region **regions;
+	struct vmmem__logcell *cell;
+	struct vmmem__log *log = NULL;
+	vmmem_memory_t *mem = NULL;
+	uint64_t end;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-	if (n == 0 || !specs) {
-		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
-			     "a guest memory needs at least one region");
+	if (!vmmem__layout_check(specs, n, error))
 		return NULL;
-	}
-
-	mem = g_new0(vmmem_memory_t, 1);
-	mem->refcount = 1;
-	mem->regions = sorted_regions(specs, n);
-	mem->n = n;
-	if (!check_layout(mem->regions, n, error)) {
-		memory_free(mem);
+	end = tracked_end(specs, n);
+	if (end && !(log = vmmem__log_new_internal(end, error)))
 		return NULL;
+	cell = vmmem__logcell_new(log);
+	if (vmmem__regions_from_specs(specs, n, cell, &regions, error)) {
+		vmmem__place_adjacent(regions, n);
+		mem = vmmem__memory_build(regions, n, log, cell, error);
+		for (size_t i = 0; i < n; i++)
+			vmmem__region_unref(regions[i]);
+		g_free(regions);
 	}
-
-	by_start = g_new(const vmmem_region_spec_t *, n);
-	for (size_t i = 0; i < n; i++)
-		by_start[i] = &specs[mem->regions[i].index];
-	for (size_t i = 0; i < n; i++) {
-		mem->regions[i].index = i;
-		if (!region_create(&mem->regions[i], by_start[i], error)) {
-			g_free(by_start);
-			memory_free(mem);
-			return NULL;
-		}
-	}
-	g_free(by_start);
-	vmmem__place_adjacent(mem->regions, n);
-
-	mem->fast = g_new0(struct vmmem_fast_region, n);
-	for (size_t i = 0; i < n; i++) {
-		mem->fast[i].start = mem->regions[i].start;
-		mem->fast[i].size = mem->regions[i].size;
-		mem->fast[i].host = mem->regions[i].host;
-		mem->fast[i].region = &mem->regions[i];
-	}
-	vmmem__compute_reach(mem->fast, mem->regions, n);
-	if (!build_buckets(mem, error)) {
-		memory_free(mem);
-		return NULL;
-	}
+	if (log)
+		vmmem__log_unref(log);
+	vmmem__logcell_unref(cell);
 	return mem;
 }
 
@@ -425,13 +414,13 @@ vmmem_memory_num_regions(const vmmem_memory_t *mem)
 const vmmem_region_t *
 vmmem_memory_region(const vmmem_memory_t *mem, size_t i)
 {
-	return i < mem->n ? &mem->regions[i] : NULL;
+	return i < mem->n ? mem->regions[i] : NULL;
 }
 
 vmmem_guest_addr_t
 vmmem_memory_last_addr(const vmmem_memory_t *mem)
 {
-	return vmmem_guest_addr(mem->regions[mem->n - 1].last);
+	return vmmem_guest_addr(mem->n ? mem->regions[mem->n - 1]->last : 0);
 }
 
 const vmmem_region_t *

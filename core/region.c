@@ -1,9 +1,150 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
-/* A region on its own: its properties and the region-relative access
- * family, which is the span engine over the region's mapping. */
+/* A region on its own: its life (created through its provider, shared by
+ * every snapshot that holds it, destroyed with the last one), its
+ * properties, and the region-relative access family, which is the span
+ * engine over the region's mapping. */
 #include "config.h"
 
 #include "internal.h"
+
+static bool
+is_power_of_two(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Asks the provider for the mapping and checks what it returned against
+ * the contract in <vmmem/provider.h>. */
+static bool
+region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **error)
+{
+	struct vmmem_provider_request req;
+	const struct vmmem_provider_ops *ops;
+	char msg[512] = "";
+	int rc;
+
+	r->module = vmmem__module_get(spec->provider ? spec->provider : "mmap", error);
+	if (!r->module) {
+		g_prefix_error(error, "region '%s': ", r->name);
+		return false;
+	}
+	if (!vmmem__module_check_options(r->module, r->name, spec->options, spec->n_options,
+					 error))
+		goto fail;
+
+	memset(&req, 0, sizeof(req));
+	req.struct_size = sizeof(req);
+	req.touch_pages = vmmem__touch_pages;
+	req.region_name = r->name;
+	req.guest_start = r->start;
+	req.size = r->size;
+	req.options = spec->options;
+	req.n_options = spec->n_options;
+	memset(&r->mapping, 0, sizeof(r->mapping));
+	r->mapping.fd = -1;
+	ops = r->module->desc->ops;
+	/* A bad option value is the caller's configuration, not a failed
+	 * mapping: <vmmem/error.h> gives it VMMEM_ERROR_PROVIDER_OPTION. A
+	 * provider without validate() reports it from create() instead. */
+	if (VMMEM_PROVIDER_HAS_OP(ops, validate) &&
+	    (rc = ops->validate(&req, msg, sizeof(msg))) != 0) {
+		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
+				   "region '%s': provider '%s' (%s): %s", r->name,
+				   r->module->desc->name, r->module->path,
+				   msg[0] ? msg : g_strerror(rc));
+		goto fail;
+	}
+	rc = ops->create(&req, &r->mapping, msg, sizeof(msg));
+	if (rc != 0) {
+		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_CREATE, rc,
+				   "region '%s' [0x%" PRIx64 ", +0x%" PRIx64 "): provider '%s' (%s) "
+				   "failed: %s",
+				   r->name, r->start, r->size, r->module->desc->name, r->module->path,
+				   msg[0] ? msg : g_strerror(rc));
+		goto fail;
+	}
+	if (!r->mapping.host || r->mapping.size != r->size ||
+	    !is_power_of_two(r->mapping.page_size) ||
+	    r->mapping.page_size < VMMEM_PROVIDER_MIN_PAGE_SIZE ||
+	    ((uintptr_t)r->mapping.host & (r->mapping.page_size - 1))) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+			     "region '%s': provider '%s' (%s) returned a bad mapping (host %p, "
+			     "size 0x%" PRIx64 " for 0x%" PRIx64 ", page size 0x%" PRIx64 ")",
+			     r->name, r->module->desc->name, r->module->path, r->mapping.host,
+			     r->mapping.size, r->size, r->mapping.page_size);
+		ops->destroy(&r->mapping);
+		goto fail;
+	}
+	if ((r->start | r->size) & (r->mapping.page_size - 1)) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+			     "region '%s': %s 0x%" PRIx64 " is not a multiple of the page size "
+			     "0x%" PRIx64 " of provider '%s'",
+			     r->name, (r->start & (r->mapping.page_size - 1)) ? "start" : "size",
+			     (r->start & (r->mapping.page_size - 1)) ? r->start : r->size,
+			     r->mapping.page_size, r->module->desc->name);
+		ops->destroy(&r->mapping);
+		goto fail;
+	}
+	r->host = r->mapping.host;
+	/* A note to the core only: it never shows in vmmem_region_flags() or
+	 * on the wire of vmmem_memory_send(). */
+	r->movable = (r->mapping.flags & VMMEM_REGION_MOVABLE) != 0;
+	r->mapping.flags &= ~VMMEM_REGION_MOVABLE;
+	return true;
+
+fail:
+	vmmem__module_unref(r->module);
+	r->module = NULL;
+	return false;
+}
+
+struct vmmem_region *
+vmmem__region_new(const vmmem_region_spec_t *spec, const char *name, struct vmmem__logcell *cell,
+		  GError **error)
+{
+	struct vmmem_region *r = g_new0(struct vmmem_region, 1);
+
+	r->refcount = 1;
+	r->name = g_strdup(name);
+	r->start = spec->start.raw;
+	r->size = spec->size;
+	r->last = spec->start.raw + (spec->size - 1);
+	r->dirty_tracking = (spec->flags & VMMEM_SPEC_DIRTY_TRACKING) != 0;
+	if (!region_create(r, spec, error)) {
+		g_free(r->name);
+		g_free(r);
+		return NULL;
+	}
+	if (cell)
+		r->cell = vmmem__logcell_ref(cell);
+	return r;
+}
+
+struct vmmem_region *
+vmmem__region_ref(struct vmmem_region *r)
+{
+	g_atomic_int_inc(&r->refcount);
+	return r;
+}
+
+void
+vmmem__region_unref(struct vmmem_region *r)
+{
+	if (!r || !g_atomic_int_dec_and_test(&r->refcount))
+		return;
+	r->module->desc->ops->destroy(&r->mapping);
+	vmmem__module_unref(r->module);
+	/* The provider unmapped the range; a placed region gives it back to
+	 * its space's reservation, so nothing else lands inside it. */
+	if (r->res) {
+		vmmem__reservation_release(r->res, r->start, r->size);
+		vmmem__reservation_unref(r->res);
+	}
+	if (r->cell)
+		vmmem__logcell_unref(r->cell);
+	g_free(r->name);
+	g_free(r);
+}
 
 const char *vmmem_region_name(const vmmem_region_t *r) { return r->name; }
 vmmem_guest_addr_t vmmem_region_start(const vmmem_region_t *r) { return vmmem_guest_addr(r->start); }
@@ -50,7 +191,17 @@ bool
 vmmem_region_write(const vmmem_region_t *r, vmmem_region_addr_t a, const void *buf, size_t len,
 		   size_t *done, GError **error)
 {
-	return vmmem__span_write(span(r), a.raw, buf, len, done, error);
+	size_t n;
+
+	if (!vmmem__span_write(span(r), a.raw, buf, len, &n, error)) {
+		if (done)
+			*done = 0;
+		return false;
+	}
+	vmmem__region_log(r, a.raw, n);
+	if (done)
+		*done = n;
+	return true;
 }
 
 bool
@@ -64,7 +215,10 @@ bool
 vmmem_region_write_slice(const vmmem_region_t *r, vmmem_region_addr_t a, const void *buf,
 			 size_t len, GError **error)
 {
-	return vmmem__span_write_exact(span(r), a.raw, buf, len, error);
+	if (!vmmem__span_write_exact(span(r), a.raw, buf, len, error))
+		return false;
+	vmmem__region_log(r, a.raw, len);
+	return true;
 }
 
 /* read_obj is read_slice: the copy already moves aligned 1/2/4/8-byte
@@ -80,7 +234,10 @@ bool
 vmmem_region_write_obj(const vmmem_region_t *r, vmmem_region_addr_t a, const void *obj,
 		       size_t size, GError **error)
 {
-	return vmmem__span_write_exact(span(r), a.raw, obj, size, error);
+	if (!vmmem__span_write_exact(span(r), a.raw, obj, size, error))
+		return false;
+	vmmem__region_log(r, a.raw, size);
+	return true;
 }
 
 bool
@@ -94,21 +251,35 @@ bool
 vmmem_region_store(const vmmem_region_t *r, vmmem_region_addr_t a, unsigned width,
 		   uint64_t value, memory_order order, GError **error)
 {
-	return vmmem__span_store(span(r), a.raw, width, value, order, error);
+	if (!vmmem__span_store(span(r), a.raw, width, value, order, error))
+		return false;
+	vmmem__region_log(r, a.raw, width);
+	return true;
 }
 
 bool
 vmmem_region_read_from_fd(const vmmem_region_t *r, vmmem_region_addr_t a, int fd, size_t len,
 			  size_t *done, GError **error)
 {
-	return vmmem__span_fd(span(r), a.raw, fd, len, false, false, done, error);
+	size_t n = 0;
+	bool ok = vmmem__span_fd(span(r), a.raw, fd, len, false, false, &n, error);
+
+	/* Bytes read before a failure stay in guest memory: log them too. */
+	vmmem__region_log(r, a.raw, n);
+	if (done)
+		*done = n;
+	return ok;
 }
 
 bool
 vmmem_region_read_exact_from_fd(const vmmem_region_t *r, vmmem_region_addr_t a, int fd,
 				size_t len, GError **error)
 {
-	return vmmem__span_fd(span(r), a.raw, fd, len, false, true, NULL, error);
+	size_t n = 0;
+	bool ok = vmmem__span_fd(span(r), a.raw, fd, len, false, true, &n, error);
+
+	vmmem__region_log(r, a.raw, n);
+	return ok;
 }
 
 bool

@@ -173,7 +173,7 @@ vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **error)
 
 	/* Everything that can be refused is refused before a byte is sent. */
 	for (size_t i = 0; i < mem->n; i++) {
-		const struct vmmem_region *r = &mem->regions[i];
+		const struct vmmem_region *r = mem->regions[i];
 
 		if (vmmem_region_fd(r) < 0) {
 			vmmem__error(error, VMMEM_ERROR_UNSUPPORTED,
@@ -224,7 +224,7 @@ vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **error)
 	put_u32(buf->data + 12, (uint32_t)mem->n);
 	put_u32(buf->data + 16, RECORD_SIZE);
 	for (size_t i = 0; i < mem->n; i++) {
-		const struct vmmem_region *r = &mem->regions[i];
+		const struct vmmem_region *r = mem->regions[i];
 		size_t name_len = strlen(r->name), off = buf->len;
 		uint8_t *p;
 
@@ -247,7 +247,7 @@ vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **error)
 		size_t from = first == 0 ? 0 : rec_off[first];
 
 		for (size_t i = first; i < last; i++)
-			fds[i - first] = mem->regions[i].mapping.fd;
+			fds[i - first] = mem->regions[i]->mapping.fd;
 		ok = send_batch(sock, buf->data + from, rec_off[last] - from, fds, last - first,
 				error);
 	}

@@ -569,6 +569,112 @@ test_nul_byte_refused_naming_line(void)
 	g_free(path);
 }
 
+/* ---- hotplug and dirty tracking ---- */
+
+static void
+test_dirty_tracking_in_memory_group_applies_to_every_region(void)
+{
+	vmmem_config_t *cfg = load_ok("[memory]\ndirty-tracking = yes\n"
+				      "[region a]\nstart = 0\nsize = 2M\n"
+				      "[region b]\nstart = 4M\nsize = 2M\ndirty-tracking = false\n");
+	size_t n;
+	const vmmem_region_spec_t *s = vmmem_config_regions(cfg, &n);
+
+	g_assert_cmpuint(n, ==, 2);
+	/* [memory] turns it on for every region; a region cannot opt out. */
+	g_assert_true(s[0].flags & VMMEM_SPEC_DIRTY_TRACKING);
+	g_assert_true(s[1].flags & VMMEM_SPEC_DIRTY_TRACKING);
+	g_assert_cmpuint(s[0].n_options, ==, 0);
+	vmmem_config_free(cfg);
+}
+
+static void
+test_dirty_tracking_per_region_and_bad_value(void)
+{
+	vmmem_config_t *cfg = load_ok("[region a]\nstart = 0\nsize = 2M\ndirty-tracking = true\n"
+				      "[region b]\nstart = 4M\nsize = 2M\n");
+	GError *err = NULL;
+	vmmem_memory_t *m;
+	size_t n;
+	const vmmem_region_spec_t *s = vmmem_config_regions(cfg, &n);
+
+	g_assert_true(s[0].flags & VMMEM_SPEC_DIRTY_TRACKING);
+	g_assert_false(s[1].flags & VMMEM_SPEC_DIRTY_TRACKING);
+	m = vmmem_config_new_memory(cfg, &err);
+	g_assert_no_error(err);
+	g_assert_true(vmmem_region_dirty_tracking(vmmem_memory_region(m, 0)));
+	g_assert_false(vmmem_region_dirty_tracking(vmmem_memory_region(m, 1)));
+	vmmem_memory_unref(m);
+	vmmem_config_free(cfg);
+	expect_error("[region a]\nstart = 0\nsize = 2M\ndirty-tracking = maybe\n", VMMEM_ERROR_CONFIG,
+		     "[region a] dirty-tracking = 'maybe'", "not a boolean", NULL);
+}
+
+static void
+test_hotplug_region_added_later(void)
+{
+	vmmem_config_t *cfg = load_ok("[region ram]\nstart = 0\nsize = 2M\n"
+				      "[region dimm]\nstart = 4M\nsize = 2M\nhotplug = true\n"
+				      "[region big]\nstart = 3M\nsize = 2M\nhotplug = true\n");
+	GError *err = NULL;
+	vmmem_space_t *s;
+	const vmmem_memory_t *m;
+	vmmem_memory_t *mem;
+
+	/* The layout check covers hotplug regions too: big overlaps dimm. */
+	g_assert_false(vmmem_config_validate(cfg, &err));
+	g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_INVALID_LAYOUT);
+	g_clear_error(&err);
+	vmmem_config_free(cfg);
+
+	cfg = load_ok("[region ram]\nstart = 0\nsize = 2M\n"
+		      "[region dimm]\nstart = 4M\nsize = 2M\nhotplug = true\n");
+	g_assert_false(vmmem_config_region_hotplug(cfg, 0));
+	g_assert_true(vmmem_config_region_hotplug(cfg, 1));
+	mem = vmmem_config_new_memory(cfg, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(vmmem_memory_num_regions(mem), ==, 1);
+	vmmem_memory_unref(mem);
+	s = vmmem_config_new_space(cfg, NULL, &err);
+	g_assert_no_error(err);
+	m = vmmem_space_get(s);
+	g_assert_cmpuint(vmmem_memory_num_regions(m), ==, 1);
+	vmmem_space_put(s, m);
+	g_assert_true(vmmem_space_add_region_from_config(s, cfg, "dimm", &err));
+	g_assert_no_error(err);
+	m = vmmem_space_get(s);
+	g_assert_cmpuint(vmmem_memory_num_regions(m), ==, 2);
+	g_assert_cmpstr(vmmem_region_name(vmmem_memory_region(m, 1)), ==, "dimm");
+	vmmem_space_put(s, m);
+	g_assert_false(vmmem_space_add_region_from_config(s, cfg, "dimm", &err));
+	g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_INVALID_LAYOUT);
+	g_assert_nonnull(strstr(err->message, "[region dimm]"));
+	g_clear_error(&err);
+	g_assert_false(vmmem_space_add_region_from_config(s, cfg, "nope", &err));
+	g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(err->message, "no [region nope] group"));
+	g_clear_error(&err);
+	vmmem_space_free(s);
+	vmmem_config_free(cfg);
+}
+
+static void
+test_all_regions_hotplug_needs_a_space(void)
+{
+	vmmem_config_t *cfg = load_ok("[region dimm]\nstart = 4M\nsize = 2M\nhotplug = 1\n");
+	GError *err = NULL;
+	vmmem_space_t *s;
+
+	g_assert_null(vmmem_config_new_memory(cfg, &err));
+	g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_CONFIG);
+	g_assert_nonnull(strstr(err->message, "vmmem_config_new_space"));
+	g_clear_error(&err);
+	s = vmmem_config_new_space(cfg, NULL, &err);
+	g_assert_no_error(err);
+	vmmem_space_free(s);
+	vmmem_config_free(cfg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -631,6 +737,13 @@ main(int argc, char **argv)
 	g_test_add_func("/config/lookup/default-path-is-last", test_default_path_is_last);
 	g_test_add_func("/config/memory/new-from-config-maps-and-works",
 			test_new_from_config_maps_and_works);
+	g_test_add_func("/config/dirty/memory-group-applies-to-every-region",
+			test_dirty_tracking_in_memory_group_applies_to_every_region);
+	g_test_add_func("/config/dirty/per-region-and-bad-value",
+			test_dirty_tracking_per_region_and_bad_value);
+	g_test_add_func("/config/hotplug/region-added-later", test_hotplug_region_added_later);
+	g_test_add_func("/config/hotplug/all-regions-hotplug-needs-a-space",
+			test_all_regions_hotplug_needs_a_space);
 	rc = g_test_run();
 	rm_rf(tmpdir);
 	g_free(tmpdir);

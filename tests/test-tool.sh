@@ -37,7 +37,7 @@ check() {
 }
 has() { printf '%s\n' "$1" | grep -q -- "$2"; }
 
-echo 1..16
+echo 1..18
 
 run --help
 check "--help prints usage and the exit codes on stdout, exit 0" \
@@ -109,12 +109,24 @@ check "check maps nothing: a provider whose create() fails still checks ok" \
 
 # ---- layout ----
 VMMEM_PROVIDER_PATH="$mmap_dir" run layout "$tmp/good.conf"
-check "layout prints one row per region: start, end, size, provider, page size, sharing, fd, hugetlbfs" \
+check "layout prints one row per region: start, end, size, provider, page size, sharing, fd, hugetlbfs, dirty, hotplug" \
 	eval '[ $rc -eq 0 ] &&
-	      has "$out" "^REGION  *START  *END  *SIZE  *PROVIDER  *PAGE-SIZE  *SHARING  *FD  *HUGETLBFS$" &&
-	      has "$out" "^low  *0x0000000000000000 0x000000000000ffff 64K  *mmap  *4K  *private  *-  *-$" &&
-	      has "$out" "^high  *0x0000000100000000 0x00000001001fffff 2M  *mmap  *4K  *shared  *-  *-$" &&
+	      has "$out" "^REGION  *START  *END  *SIZE  *PROVIDER  *PAGE-SIZE  *SHARING  *FD  *HUGETLBFS  *DIRTY  *HOTPLUG$" &&
+	      has "$out" "^low  *0x0000000000000000 0x000000000000ffff 64K  *mmap  *4K  *private  *-  *-  *no  *-$" &&
+	      has "$out" "^high  *0x0000000100000000 0x00000001001fffff 2M  *mmap  *4K  *shared  *-  *-  *no  *-$" &&
 	      [ "$(printf "%s\n" "$out" | wc -l)" -eq 3 ]'
+
+printf '[memory]\ndirty-tracking = true\n[region ram]\nstart = 0\nsize = 2M\n[region dimm]\nstart = 1G\nsize = 2M\nhotplug = true\n' >"$tmp/hot.conf"
+VMMEM_PROVIDER_PATH="$mmap_dir" run layout --hotplug "$tmp/hot.conf"
+check "layout --hotplug builds a space and hot-adds the hotplug regions" \
+	eval '[ $rc -eq 0 ] &&
+	      has "$out" "^hot-added region .dimm. in [0-9.]* us$" &&
+	      has "$out" "^ram  *0x0000000000000000 .* yes  *-$" &&
+	      has "$out" "^dimm  *0x0000000040000000 .* yes  *added$" &&
+	      has "$out" "^space: 2 regions, generation 2"'
+VMMEM_PROVIDER_PATH="$mmap_dir" run layout "$tmp/hot.conf"
+check "layout without --hotplug maps only the regions present from the start" \
+	eval '[ $rc -eq 0 ] && ! has "$out" "^dimm" && has "$out" "^ram "'
 
 VMMEM_PROVIDER_PATH="$mmap_dir" run layout "$tmp/refuser.conf"
 check "layout reports a provider that fails to map, exit 1" \

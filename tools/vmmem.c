@@ -3,13 +3,17 @@
  *
  *   vmmem providers        what the search path holds, and why files fail
  *   vmmem check [FILE]     validate a config without mapping anything
- *   vmmem layout [FILE]    map it and print one row per region
+ *   vmmem layout [--hotplug] [FILE]
+ *                          map it and print one row per region; --hotplug
+ *                          builds the hotpluggable form (a space) and
+ *                          hot-adds the hotplug = true regions one by one
  *
  * Exit status: 0 ok, 1 the configuration or memory is bad, 2 usage error.
  * Results go to stdout, errors to stderr. */
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +32,10 @@ usage(FILE *out)
 		"                 provider ABI, path) and every file that fails to load, with why\n"
 		"  check [FILE]   validate a configuration file without mapping any memory;\n"
 		"                 prints \"FILE: ok, N regions\"\n"
-		"  layout [FILE]  map the configured memory and print one row per region\n"
+		"  layout [--hotplug] [FILE]\n"
+		"                 map the configured memory and print one row per region;\n"
+		"                 --hotplug creates the hotpluggable form (a space) and then\n"
+		"                 hot-adds each region marked hotplug = true, timing each add\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help     show this help and exit\n"
@@ -142,32 +149,84 @@ cmd_check(const char *file)
 	return EXIT_OK;
 }
 
-static int
-cmd_layout(const char *file)
+static void
+print_layout(const vmmem_memory_t *mem, const vmmem_config_t *cfg)
 {
-	GError *error = NULL;
-	vmmem_memory_t *mem = vmmem_memory_new_from_config(file, &error);
+	size_t n_specs = 0;
+	const vmmem_region_spec_t *specs = cfg ? vmmem_config_regions(cfg, &n_specs) : NULL;
 
-	if (!mem)
-		return fail(error);
-	printf("%-12s %-18s %-18s %-8s %-10s %-9s %-7s %-2s %s\n", "REGION", "START", "END",
-	       "SIZE", "PROVIDER", "PAGE-SIZE", "SHARING", "FD", "HUGETLBFS");
+	printf("%-12s %-18s %-18s %-8s %-10s %-9s %-7s %-2s %-9s %-5s %s\n", "REGION", "START",
+	       "END", "SIZE", "PROVIDER", "PAGE-SIZE", "SHARING", "FD", "HUGETLBFS", "DIRTY",
+	       "HOTPLUG");
 	for (size_t i = 0; i < vmmem_memory_num_regions(mem); i++) {
 		const vmmem_region_t *r = vmmem_memory_region(mem, i);
 		uint32_t flags = vmmem_region_flags(r);
 		char *size = format_size(vmmem_region_size(r));
 		char *page = format_size(vmmem_region_page_size(r));
+		bool hot = false;
 
-		printf("%-12s 0x%016" PRIx64 " 0x%016" PRIx64 " %-8s %-10s %-9s %-7s %-2s %s\n",
+		for (size_t k = 0; k < n_specs; k++)
+			if (strcmp(specs[k].name, vmmem_region_name(r)) == 0)
+				hot = vmmem_config_region_hotplug(cfg, k);
+		printf("%-12s 0x%016" PRIx64 " 0x%016" PRIx64 " %-8s %-10s %-9s %-7s %-2s %-9s %-5s %s\n",
 		       vmmem_region_name(r), vmmem_region_start(r).raw,
 		       vmmem_region_last_addr(r).raw, size, vmmem_region_provider_name(r), page,
 		       (flags & VMMEM_REGION_SHARED) ? "shared" : "private",
 		       (flags & VMMEM_REGION_FD) ? "fd" : "-",
-		       (flags & VMMEM_REGION_HUGETLB) ? "hugetlbfs" : "-");
+		       (flags & VMMEM_REGION_HUGETLB) ? "hugetlbfs" : "-",
+		       vmmem_region_dirty_tracking(r) ? "yes" : "no", hot ? "added" : "-");
 		g_free(size);
 		g_free(page);
 	}
-	vmmem_memory_unref(mem);
+}
+
+static int
+cmd_layout(const char *file, bool hotplug)
+{
+	GError *error = NULL;
+	vmmem_config_t *cfg;
+	vmmem_space_t *space;
+	const vmmem_memory_t *snap;
+	const vmmem_region_spec_t *specs;
+	size_t n;
+
+	if (!hotplug) {
+		vmmem_memory_t *mem = vmmem_memory_new_from_config(file, &error);
+
+		if (!mem)
+			return fail(error);
+		print_layout(mem, NULL);
+		vmmem_memory_unref(mem);
+		return EXIT_OK;
+	}
+	if (!(cfg = vmmem_config_load(file, &error)))
+		return fail(error);
+	if (!(space = vmmem_config_new_space(cfg, NULL, &error))) {
+		vmmem_config_free(cfg);
+		return fail(error);
+	}
+	specs = vmmem_config_regions(cfg, &n);
+	for (size_t i = 0; i < n; i++) {
+		gint64 t0 = g_get_monotonic_time();
+
+		if (!vmmem_config_region_hotplug(cfg, i))
+			continue;
+		if (!vmmem_space_add_region_from_config(space, cfg, specs[i].name, &error)) {
+			vmmem_space_free(space);
+			vmmem_config_free(cfg);
+			return fail(error);
+		}
+		printf("hot-added region '%s' in %.1f us\n", specs[i].name,
+		       (double)(g_get_monotonic_time() - t0));
+	}
+	snap = vmmem_space_get(space);
+	print_layout(snap, cfg);
+	printf("space: %zu regions, generation %" PRIu64 ", guest span reserved: 0x%" PRIx64 "\n",
+	       vmmem_memory_num_regions(snap), vmmem_space_generation(space),
+	       vmmem_space_reserved(space));
+	vmmem_space_put(space, snap);
+	vmmem_space_free(space);
+	vmmem_config_free(cfg);
 	return EXIT_OK;
 }
 
@@ -188,6 +247,14 @@ main(int argc, char **argv)
 		       VMMEM_PROVIDER_ABI_MAJOR, VMMEM_PROVIDER_ABI_MINOR);
 		return EXIT_OK;
 	}
+	bool hotplug = false;
+
+	if (strcmp(cmd, "layout") == 0 && argc > 2 && strcmp(argv[2], "--hotplug") == 0) {
+		hotplug = true;
+		argv[2] = argv[1]; /* drop the option: the rest is parsed as usual */
+		argv++;
+		argc--;
+	}
 	for (int i = 2; i < argc; i++)
 		if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("unknown option '%s'", argv[i]);
@@ -200,7 +267,7 @@ main(int argc, char **argv)
 		if (argc > 3)
 			return usage_error("too many arguments, starting at '%s'", argv[3]);
 		return cmd[0] == 'c' ? cmd_check(argc > 2 ? argv[2] : NULL)
-				     : cmd_layout(argc > 2 ? argv[2] : NULL);
+				     : cmd_layout(argc > 2 ? argv[2] : NULL, hotplug);
 	}
 	if (cmd[0] == '-')
 		return usage_error("unknown option '%s'", cmd);

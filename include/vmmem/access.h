@@ -21,6 +21,8 @@
  * - load/store are atomic with a C11 memory order; a misaligned address is
  *   VMMEM_ERROR_MISALIGNED.
  * - All functions are thread-safe; `error` may be NULL.
+ * - Every write marks the pages it wrote in the memory's dirty log, if it
+ *   has one (<vmmem/dirty.h>), after the bytes are stored.
  */
 #ifndef VMMEM_ACCESS_H
 #define VMMEM_ACCESS_H
@@ -36,6 +38,7 @@
 #include <vmmem/address.h>
 #include <vmmem/memory.h>
 #include <vmmem/slice.h>
+#include <vmmem/view.h>
 #include <vmmem/visibility.h>
 
 #ifdef __cplusplus
@@ -115,6 +118,7 @@ vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, con
 
 	if (len > 8 && vmmem__slice_host(mem, addr.raw, len, &host)) {
 		memcpy(host, buf, len);
+		vmmem__log_range(mem, addr.raw, len);
 		return true;
 	}
 	return vmmem_memory_write_slice_slow(mem, addr, buf, len, error);
@@ -227,6 +231,7 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 	if (__builtin_expect((addr.raw & (size - 1)) == 0 &&
 			     vmmem__small_host(mem, addr.raw, &h), 1)) {
 		vmmem__store_once(h, obj, size);
+		vmmem__log_small(mem, addr.raw);
 		return true;
 	}
 	memcpy(&tmp, obj, size);
@@ -269,6 +274,7 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 		if (__builtin_expect((addr.raw & ((bits) / 8 - 1)) == 0 &&            \
 				     vmmem__small_host(mem, addr.raw, &h), 1)) {      \
 			__atomic_store_n((uint##bits##_t *)(void *)h, value, (int)order); \
+			vmmem__log_small(mem, addr.raw);                              \
 			return true;                                                  \
 		}                                                                     \
 		return vmmem_memory_store(mem, addr, (bits) / 8, value, order, error); \

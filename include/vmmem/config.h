@@ -16,6 +16,12 @@
  *     provider = hugetlbfs
  *     page-size = 2M            # any other key is an option for the provider
  *
+ *     [region dimm]
+ *     start = 8G
+ *     size = 1G
+ *     hotplug = true            # not mapped at start: vmmem_space_add_region_from_config
+ *     dirty-tracking = true     # or in [memory], for every region
+ *
  *     [provider example]        # a provider outside the search path
  *     module = /opt/example/lib/example.so
  *
@@ -43,6 +49,7 @@
 #include <glib.h>
 
 #include <vmmem/memory.h>
+#include <vmmem/space.h>
 #include <vmmem/visibility.h>
 
 #ifdef __cplusplus
@@ -81,7 +88,8 @@ VMMEM_API void vmmem_config_free(vmmem_config_t *config);
 VMMEM_API const char *vmmem_config_path(const vmmem_config_t *config);
 
 /**
- * The region specs, in file order, ready for vmmem_memory_new(): each
+ * The region specs, in file order (hotplug ones included), ready for
+ * vmmem_memory_new(): each
  * spec's name is the region's name, its provider the name to look up in
  * the search path or (for a [provider NAME] group) the module's absolute
  * path, and its options every key other than start, size and provider.
@@ -106,11 +114,38 @@ VMMEM_API bool vmmem_config_validate(const vmmem_config_t *config, GError **erro
 
 /**
  * Validates the config as vmmem_config_validate() does, then maps it with
- * vmmem_memory_new(). Returns a new memory with one reference, or NULL
+ * vmmem_memory_new(): every region but those with hotplug = true. Returns a new memory with one reference, or NULL
  * with an error prefixed by the file name. Thread-safe.
  */
 VMMEM_API vmmem_memory_t *vmmem_config_new_memory(const vmmem_config_t *config,
 						  GError **error);
+
+/**
+ * The hotpluggable form: validates the config as vmmem_config_validate()
+ * does, then creates a space (<vmmem/space.h>) with every region that is
+ * not marked `hotplug = true` (there may be none). `options` may be NULL.
+ * Returns a new space, or NULL with an error prefixed by the file name.
+ */
+VMMEM_API vmmem_space_t *vmmem_config_new_space(const vmmem_config_t *config,
+						const vmmem_space_options_t *options,
+						GError **error);
+
+/** vmmem_config_load() and vmmem_config_new_space() in one call. */
+VMMEM_API vmmem_space_t *vmmem_space_new_from_config(const char *path_or_null,
+						     const vmmem_space_options_t *options,
+						     GError **error);
+
+/** Adds the config's [region NAME] (usually one with hotplug = true) to a
+ * space, checking its provider and options first. VMMEM_ERROR_NOT_FOUND
+ * if the config has no such group; otherwise the errors of
+ * vmmem_space_add_region(), prefixed with file and group. */
+VMMEM_API bool vmmem_space_add_region_from_config(vmmem_space_t *space,
+						  const vmmem_config_t *config,
+						  const char *region, GError **error);
+
+/** True if the config's i-th region (vmmem_config_regions() order) has
+ * hotplug = true. */
+VMMEM_API bool vmmem_config_region_hotplug(const vmmem_config_t *config, size_t i);
 
 /** The file read when neither a path nor $VMMEM_CONFIG is given:
  * $(sysconfdir)/vmmem/vmmem.conf as configured at build time. Static. */

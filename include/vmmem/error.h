@@ -50,7 +50,8 @@ extern "C" {
 	XX(CONFIG, 18, "a configuration file is missing, unreadable or wrong")                  \
 	XX(UNSUPPORTED, 19,                                                                     \
 	   "the operation does not apply to this region (e.g. sharing private memory)")         \
-	XX(PROTOCOL, 20, "a message from another process is malformed")
+	XX(PROTOCOL, 20, "a message from another process is malformed")                         \
+	XX(NOT_FOUND, 21, "no region by that name or at that address (hotplug removal)")
 
 typedef enum vmmem_error_code {
 #define VMMEM_ERROR_ENUM_(name, value, message) VMMEM_ERROR_##name = (value),

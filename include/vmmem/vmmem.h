@@ -16,6 +16,8 @@
 #include <vmmem/memory.h>
 #include <vmmem/slice.h>
 #include <vmmem/access.h>
+#include <vmmem/dirty.h>
+#include <vmmem/space.h>
 #include <vmmem/share.h>
 #include <vmmem/config.h>
 #include <vmmem/provider-info.h>

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/* Read sections and grace periods: how a space frees an old snapshot only
+ * once no reader can still be using it.
+ *
+ * Why our own epochs and not liburcu: a reader here must be able to take a
+ * snapshot from any thread without registering it first, sections must nest
+ * for free (a device holding 64 snapshots costs what one does; rust-vmm's
+ * GuestMemoryAtomic slows down past 8 guards), and the read side must never
+ * write a cache line that another thread writes. liburcu's memb flavour has
+ * the same read-side cost but makes every reader thread call
+ * rcu_register_thread(), which a library cannot ask of its callers' thread
+ * pools.
+ *
+ * The scheme: a global epoch, and per thread a record {epoch, nesting}.
+ * Entering the outermost section stores the global epoch into the thread's
+ * own record; leaving it stores 0. A writer publishes the new snapshot,
+ * advances the epoch to E, then waits until every record reads 0 or at
+ * least E. A record below E that is not 0 belongs to a section that began
+ * before the publication and may hold the old snapshot; a record at E or
+ * above began after it (it read the new epoch with acquire order, which
+ * the publication precedes) and can only see the new one.
+ *
+ * The store-to-load order a reader needs between writing its record and
+ * loading the snapshot pointer is the expensive part (a full fence, ~20
+ * cycles). With membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) the writer
+ * forces that fence on every running thread of the process instead, at
+ * the cost of one system call per grace period, and the reader needs only
+ * a compiler barrier: this is liburcu's memb scheme, and the reason
+ * getting and putting a snapshot costs a few nanoseconds. Without
+ * membarrier (old kernels, valgrind) readers fence. */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct reader {
+	uint64_t epoch;       /* __atomic; 0: not in a section */
+	unsigned nesting;     /* only this thread touches it */
+	bool listed;
+	struct reader *next;  /* under registry_lock */
+	struct reader **prev;
+};
+
+/* initial-exec: one %fs-relative access, no __tls_get_addr call. The
+ * library is linked by its consumers, not dlopen()ed, so it gets static
+ * TLS; glibc keeps surplus static TLS for the rare dlopen() case. */
+static __thread struct reader self __attribute__((tls_model("initial-exec")));
+
+static uint64_t global_epoch = 1;          /* __atomic */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct reader *readers;
+static pthread_key_t exit_key;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool have_membarrier;               /* written once, in init() */
+
+static int
+membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+static void
+unlist(void *arg)
+{
+	struct reader *r = arg;
+
+	pthread_mutex_lock(&registry_lock);
+	if (r->listed) {
+		*r->prev = r->next;
+		if (r->next)
+			r->next->prev = r->prev;
+		r->listed = false;
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void
+init(void)
+{
+	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
+
+	if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+		have_membarrier = true;
+	/* A thread that ends takes its record off the list (its TLS goes
+	 * away with it). */
+	pthread_key_create(&exit_key, unlist);
+}
+
+/* Called by everything that creates a space, before any reader exists:
+ * the readers' barrier choice must not change under them. */
+bool
+vmmem__membarrier_ready(void)
+{
+	pthread_once(&init_once, init);
+	return have_membarrier;
+}
+
+static void
+enlist(struct reader *r)
+{
+	pthread_once(&init_once, init);
+	pthread_mutex_lock(&registry_lock);
+	r->next = readers;
+	if (readers)
+		readers->prev = &r->next;
+	r->prev = &readers;
+	readers = r;
+	r->listed = true;
+	pthread_mutex_unlock(&registry_lock);
+	pthread_setspecific(exit_key, r);
+}
+
+void
+vmmem__read_lock(void)
+{
+	struct reader *r = &self;
+
+	if (r->nesting++)
+		return;
+	if (__builtin_expect(!r->listed, 0))
+		enlist(r);
+	__atomic_store_n(&r->epoch, __atomic_load_n(&global_epoch, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELAXED);
+	if (have_membarrier)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void
+vmmem__read_unlock(void)
+{
+	struct reader *r = &self;
+
+	g_assert(r->nesting > 0);
+	if (--r->nesting == 0)
+		__atomic_store_n(&r->epoch, 0, __ATOMIC_RELEASE);
+}
+
+bool
+vmmem__in_read_section(void)
+{
+	return self.nesting > 0;
+}
+
+bool
+vmmem__fence_all_threads(void)
+{
+	if (!vmmem__membarrier_ready())
+		return false;
+	return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
+}
+
+void
+vmmem__synchronize(void)
+{
+	uint64_t target;
+
+	/* The caller has published (release) the new pointer before this. */
+	target = __atomic_add_fetch(&global_epoch, 1, __ATOMIC_SEQ_CST);
+	if (!vmmem__fence_all_threads())
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct reader *r = readers; r; r = r->next) {
+		unsigned spins = 0;
+
+		for (;;) {
+			uint64_t e = __atomic_load_n(&r->epoch, __ATOMIC_ACQUIRE);
+
+			if (e == 0 || e >= target)
+				break;
+			/* A section is a descriptor chain, not a sleep: yield
+			 * a few times (a reader preempted on this core then
+			 * runs), then sleep in growing steps rather than burn
+			 * the CPU the readers need. */
+			if (++spins < 8) {
+				sched_yield();
+			} else {
+				struct timespec ts = { 0, spins < 64 ? 20 * 1000 : 200 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
