@@ -307,7 +307,7 @@ space_lines(unsigned n, uint8_t *buf)
 	free_specs(s, n);
 }
 
-/* snapshot_get_put_held1 / _held64: one get + put while the thread already
+/* snapshot_get_put_ns_held1 / _held64: one get + put while the thread already
  * holds 0 or 63 other snapshots. */
 static void
 snapshot_lines(void)
@@ -318,8 +318,8 @@ snapshot_lines(void)
 	run_fn run[1] = { run_get_put };
 	void *ctx[1];
 	double t;
-	bool w1 = wanted("snapshot_get_put_held1", "ns/op");
-	bool w64 = wanted("snapshot_get_put_held64", "ns/op");
+	bool w1 = wanted("snapshot_get_put_ns_held1", "ns/op");
+	bool w64 = wanted("snapshot_get_put_ns_held64", "ns/op");
 
 	if (!w1 && !w64) {
 		free_specs(s, 1);
@@ -329,7 +329,7 @@ snapshot_lines(void)
 	ctx[0] = &sn;
 	if (w1) {
 		alternate(run, ctx, 1, &t);
-		printf("snapshot_get_put_held1 %.2f ns/op\n", t * 1e9);
+		printf("snapshot_get_put_ns_held1 %.2f ns/op\n", t * 1e9);
 	}
 	if (w64) {
 		for (int i = 0; i < 63; i++)
@@ -337,7 +337,7 @@ snapshot_lines(void)
 		alternate(run, ctx, 1, &t);
 		for (int i = 0; i < 63; i++)
 			vmmem_space_put(sn.space, held[i]);
-		printf("snapshot_get_put_held64 %.2f ns/op\n", t * 1e9);
+		printf("snapshot_get_put_ns_held64 %.2f ns/op\n", t * 1e9);
 	}
 	fflush(stdout);
 	vmmem_space_free(sn.space);

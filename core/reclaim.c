@@ -82,6 +82,37 @@ unlist(void *arg)
 }
 
 static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void
+fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* The child has one thread: the records of the others describe threads
+ * that do not exist there, and one left inside a section would make every
+ * grace period in the child wait for ever. The child's mm may also have
+ * lost the membarrier registration the readers' cheap path relies on. */
+static void
+fork_child(void)
+{
+	struct reader *me = self.listed ? &self : NULL;
+
+	readers = me;
+	if (me) {
+		me->next = NULL;
+		me->prev = &readers;
+	}
+	if (have_membarrier && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0)
+		have_membarrier = false; /* only this thread is left: fences suffice */
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void
 init(void)
 {
 	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
@@ -92,6 +123,7 @@ init(void)
 	/* A thread that ends takes its record off the list (its TLS goes
 	 * away with it). */
 	pthread_key_create(&exit_key, unlist);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 /* Called by everything that creates a space, before any reader exists:

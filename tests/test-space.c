@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -315,6 +316,56 @@ test_writer_waits_for_nested_snapshots(void)
 	vmmem_space_free(s);
 }
 
+struct holder {
+	vmmem_space_t *s;
+	volatile int holding, release;
+};
+
+static void *
+hold_snapshot(void *arg)
+{
+	struct holder *h = arg;
+	const vmmem_memory_t *m = vmmem_space_get(h->s);
+
+	__atomic_store_n(&h->holding, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&h->release, __ATOMIC_SEQ_CST))
+		g_usleep(1000);
+	vmmem_space_put(h->s, m);
+	return NULL;
+}
+
+/* A fork while another thread holds a snapshot: that thread does not
+ * exist in the child, so the child's writers must not wait for it. */
+static void
+test_fork_child_does_not_wait_for_parent_threads(void)
+{
+	vmmem_region_spec_t ram = spec("ram", 0, 2 * MIB), dimm = spec("dimm", 4 * MIB, 2 * MIB);
+	vmmem_space_t *s = space_of(&ram, 1);
+	struct holder h = { s, 0, 0 };
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	g_assert_cmpint(pthread_create(&t, NULL, hold_snapshot, &h), ==, 0);
+	while (!__atomic_load_n(&h.holding, __ATOMIC_SEQ_CST))
+		g_usleep(1000);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		GError *err = NULL;
+
+		alarm(10); /* a hang is a failure, not a stuck test run */
+		_exit(vmmem_space_add_region(s, &dimm, &err) &&
+			      vmmem_space_remove_region(s, "dimm", &err) ? 0 : 1);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	__atomic_store_n(&h.release, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	vmmem_space_free(s);
+}
+
 /* ---- stress: readers check every byte they read while a writer adds and
  * removes a DIMM whose contents are known (a memfd filled beforehand). */
 
@@ -474,6 +525,8 @@ main(int argc, char **argv)
 			test_writer_inside_read_section_refused);
 	g_test_add_func("/space/writer/waits-for-64-nested-snapshots",
 			test_writer_waits_for_nested_snapshots);
+	g_test_add_func("/space/fork/child-does-not-wait-for-parent-threads",
+			test_fork_child_does_not_wait_for_parent_threads);
 	g_test_add_func("/space/stress/readers-check-data-during-hotplug",
 			test_stress_readers_during_hotplug);
 	return g_test_run();
