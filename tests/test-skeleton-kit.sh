@@ -18,7 +18,7 @@ bail() { echo "Bail out! $*"; exit 1; }
 : "${CC:=cc}" "${MAKE:=make}" "${NM:=nm}"
 command -v pkg-config >/dev/null 2>&1 || { echo "1..0 # SKIP pkg-config is not installed"; exit 0; }
 
-echo 1..10
+echo 1..11
 stage=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-kit-XXXXXX") || bail "mktemp failed"
 trap 'rm -rf "$stage"' EXIT
 root="$stage/root"
@@ -39,7 +39,10 @@ prefix=$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=prefix vmmem)
 # The .pc file names the final prefix; a copy points into the staging root
 # (--define-variable would move glib-2.0's prefix too).
 mkdir "$stage/pc" || bail "mkdir"
-sed "s|^prefix=.*|prefix=$root$prefix|" "$pc" >"$stage/pc/vmmem.pc"
+for f in vmmem.pc vmmem-provider.pc; do
+	[ -f "$pcdir/$f" ] || bail "no $f installed beside $pc"
+	sed "s|^prefix=.*|prefix=$root$prefix|" "$pcdir/$f" >"$stage/pc/$f"
+done
 PKG_CONFIG=pkg-config
 PKG_CONFIG_PATH="$stage/pc${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export PKG_CONFIG_PATH
@@ -56,6 +59,16 @@ case "$providerdir" in
 	fi ;;
 *) not_ok "providerdir is under the staging root" "providerdir=$providerdir" ;;
 esac
+
+# 2b. Providers need no GLib: vmmem-provider.pc requires and links nothing.
+pflags="$($PKG_CONFIG --cflags --libs vmmem-provider 2>&1)"
+if printf '%s' "$pflags" | grep -q -- "-I$root$prefix/include" &&
+	! printf '%s' "$pflags" | grep -Eq 'glib|(^| )-l'; then
+	ok "pkg-config --cflags --libs vmmem-provider is the include directory alone, no GLib"
+else
+	not_ok "pkg-config --cflags --libs vmmem-provider is the include directory alone, no GLib" \
+		"got: $pflags"
+fi
 
 # 3. The skeleton builds out of tree with its own Makefile.
 build="$stage/skeleton"
