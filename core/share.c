@@ -423,23 +423,45 @@ receive_record(receiver_t *rx, uint32_t i, record_t *rec, GError **error)
 	return true;
 }
 
+/* True if `fd` is a memfd. F_GET_SEALS alone cannot tell: the kernel
+ * answers it for every tmpfs and hugetlbfs file too (with F_SEAL_SEAL for
+ * a file that was never allowed seals), so the name the kernel gives the
+ * open file decides: a memfd's is "/memfd:NAME (deleted)". Without /proc
+ * every fd that answers F_GET_SEALS is taken for a memfd, which refuses
+ * too much rather than too little. */
+static bool
+is_memfd(int fd)
+{
+	char link[32], target[16];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, target, sizeof(target));
+	if (len < 0)
+		return fcntl(fd, F_GET_SEALS) >= 0;
+	return (size_t)len >= strlen("/memfd:") && memcmp(target, "/memfd:", strlen("/memfd:")) == 0;
+}
+
 /* A peer that can shrink a shared file can make every access of ours to
  * the lost pages raise SIGBUS. A memfd can be sealed against that, so an
- * unsealed one is refused; files that cannot carry seals (hugetlbfs,
- * regular files) are accepted, as every vhost-user backend does, and
- * share.h says so. */
+ * unsealed one is refused; other files (tmpfs and hugetlbfs files,
+ * regular files) cannot be sealed by their owner and are accepted, as
+ * every vhost-user backend does, and share.h says so. */
 static bool
 check_seals(const record_t *recs, uint32_t n, const int *fds, GError **error)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		int seals = fcntl(fds[i], F_GET_SEALS);
+		int seals;
 
-		if (seals >= 0 && !(seals & F_SEAL_SHRINK)) {
+		if (!is_memfd(fds[i]))
+			continue;
+		seals = fcntl(fds[i], F_GET_SEALS);
+		if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
 			vmmem__error(error, VMMEM_ERROR_PROTOCOL,
-				     "received guest memory, region '%s' (record %u): its memfd is "
-				     "not sealed against shrinking (F_SEAL_SHRINK), so the sender "
-				     "could truncate it under this process",
-				     recs[i].name, i);
+				     "received guest memory, region '%s' (record %u, fd %d): its "
+				     "memfd is not sealed against shrinking (F_SEAL_SHRINK), so the "
+				     "sender could truncate it under this process",
+				     recs[i].name, i, fds[i]);
 			return false;
 		}
 	}

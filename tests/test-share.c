@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -481,6 +483,107 @@ test_hugetlb_memfd_keeps_page_size(void)
 	vmmem_memory_unref(mem);
 }
 
+/* One region mapped shared from a file created in `dir` (which must
+ * exist), sent and received; the receiver sees the sender's bytes. */
+static void
+share_file_in(const char *dir)
+{
+	char *path = g_build_filename(dir, "vmmem-share-XXXXXX", NULL);
+	int fd = g_mkstemp(path);
+	char *fdopt = g_strdup_printf("%d", fd);
+	struct vmmem_provider_option opts[] = { { "fd", fdopt }, { "shared", "yes" } };
+	vmmem_region_spec_t spec = { .name = "file", .start = vmmem_guest_addr(0), .size = MiB(1),
+				     .provider = "mmap", .options = opts, .n_options = 2 };
+	GError *error = NULL;
+	vmmem_memory_t *mem, *got;
+	char buf[8] = "";
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, MiB(1)), ==, 0);
+	unlink(path);
+	mem = vmmem_memory_new(&spec, 1, &error);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_write_slice(mem, vmmem_guest_addr(0x100), "shared", 6, &error));
+	got = loopback(mem, &error);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_read_slice(got, vmmem_guest_addr(0x100), buf, 6, &error));
+	g_assert_cmpmem(buf, 6, "shared", 6);
+	vmmem_memory_unref(got);
+	vmmem_memory_unref(mem);
+	close(fd);
+	g_free(fdopt);
+	g_free(path);
+}
+
+/* The kernel answers F_GET_SEALS with F_SEAL_SEAL for a tmpfs file that
+ * is not a memfd; that is no unsealed memfd and must be accepted. */
+static void
+test_tmpfs_file_accepted(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/dev/shm", &sfs) != 0 || sfs.f_type != TMPFS_MAGIC) {
+		g_test_skip("/dev/shm is not a tmpfs mount");
+		return;
+	}
+	share_file_in("/dev/shm");
+}
+
+static void
+test_regular_file_accepted(void)
+{
+	share_file_in(g_get_tmp_dir());
+}
+
+/* The hugetlbfs provider with mount-dir: a hugetlbfs file, which also
+ * answers F_GET_SEALS with F_SEAL_SEAL. */
+static void
+test_hugetlbfs_file_accepted(void)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem, *got;
+	const char *dir;
+	char *opt;
+	uint64_t v = 0;
+
+	hugetest_lock();
+	if (!(dir = hugetest_mount_2m()) || !hugetest_require(MiB(2), 2))
+		return;
+	opt = g_strdup_printf("mount-dir=%s", dir);
+	mem = hugetest_new("hugetlbfs", 0, MiB(2), &error, opt, NULL);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_store(mem, vmmem_guest_addr(8), 8, 0xbeef, memory_order_relaxed,
+					 &error));
+	got = loopback(mem, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_region_page_size(vmmem_memory_region(got, 0)), ==, MiB(2));
+	g_assert_true(vmmem_memory_load(got, vmmem_guest_addr(8), 8, memory_order_relaxed, &v,
+					&error));
+	g_assert_cmphex(v, ==, 0xbeef);
+	vmmem_memory_unref(got);
+	vmmem_memory_unref(mem);
+	g_free(opt);
+}
+
+/* A memfd created without MFD_ALLOW_SEALING reports F_SEAL_SEAL just as a
+ * tmpfs file does, but it is a memfd its sender could shrink. */
+static void
+test_unsealable_memfd_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = memfd_create("peer", MFD_CLOEXEC);
+	GError *error;
+
+	g_assert_cmpint(ftruncate(fd, 0x1000), ==, 0);
+	error = receive_malformed(buf, len, fd);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "region 'bad'"));
+	g_assert_nonnull(strstr(error->message, "F_SEAL_SHRINK"));
+	g_error_free(error);
+	close(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -507,5 +610,10 @@ main(int argc, char **argv)
 			test_malformed_size_past_fd_refused);
 	g_test_add_func("/share/receive/page-size-other-than-fd-refused",
 			test_malformed_page_size_mismatch_refused);
+	g_test_add_func("/share/receive/tmpfs-file-accepted", test_tmpfs_file_accepted);
+	g_test_add_func("/share/receive/regular-file-accepted", test_regular_file_accepted);
+	g_test_add_func("/share/receive/hugetlbfs-file-accepted", test_hugetlbfs_file_accepted);
+	g_test_add_func("/share/receive/memfd-without-sealing-refused",
+			test_unsealable_memfd_refused);
 	return g_test_run();
 }

@@ -79,9 +79,11 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  * A peer that could shrink a region's file could make this process's
  * accesses to the lost pages raise SIGBUS. A memfd that is not sealed
  * against shrinking (F_SEAL_SHRINK; the memfd provider seals by default)
- * is therefore refused with VMMEM_ERROR_PROTOCOL. Files that cannot carry
- * seals (hugetlbfs files, regular files) are accepted: for them the
- * receiver trusts the sender not to truncate, as vhost-user backends do.
+ * is therefore refused with VMMEM_ERROR_PROTOCOL (a memfd is told from
+ * other files by its /proc/self/fd name, "/memfd:..."). Other files
+ * (tmpfs and hugetlbfs files, regular files) cannot be sealed by their
+ * owner and are accepted: for them the receiver trusts the sender not to
+ * truncate, as vhost-user backends do.
  *
  * Errors: VMMEM_ERROR_SHORT_TRANSFER if the peer closes mid-message;
  * VMMEM_ERROR_IO for a failing recvmsg(); VMMEM_ERROR_PROTOCOL for a
