@@ -278,6 +278,13 @@ vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
 	return true;
 }
 
+const char *
+vmmem__provider_message(char *msg, size_t size, int rc)
+{
+	msg[size - 1] = '\0';
+	return msg[0] ? msg : g_strerror(rc);
+}
+
 bool
 vmmem__module_validate(const vmmem__module_t *m, const char *region_name, uint64_t start,
 		       uint64_t size, const struct vmmem_provider_option *options,
@@ -302,7 +309,7 @@ vmmem__module_validate(const vmmem__module_t *m, const char *region_name, uint64
 	if (rc != 0) {
 		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
 				   "provider '%s' (%s) rejects the region: %s", m->desc->name,
-				   m->path, msg[0] ? msg : g_strerror(rc));
+				   m->path, vmmem__provider_message(msg, sizeof(msg), rc));
 		return false;
 	}
 	return true;

@@ -2,6 +2,7 @@
  * naming the file; modules are shared between memories and stay loaded
  * while any region uses them. Uses the deliberately broken modules in
  * $VMMEM_TEST_PROVIDERS_DIR (tests/providers/broken.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,6 +163,36 @@ test_create_failure_carries_provider_message(void)
 	g_free(path);
 }
 
+/* The message ends at the provider's buffer: its 511 first bytes, and
+ * nothing read past the 512th. */
+static void
+expect_unterminated_cut(const char *region, int code)
+{
+	char *path = g_build_filename(broken_dir(), "unterminated-message.so", NULL);
+	vmmem_region_spec_t s = { .name = region, .start = { 0 }, .size = TU_2M, .provider = path };
+	char *xs = g_strnfill(511, 'x');
+	const char *run;
+	GError *err = NULL;
+
+	g_assert_null(vmmem_memory_new(&s, 1, &err));
+	g_assert_error(err, VMMEM_ERROR, code);
+	g_assert_cmpint(vmmem_error_get_errno(err), ==, EIO);
+	g_assert_nonnull(strstr(err->message, path));
+	run = strstr(err->message, xs);
+	g_assert_nonnull(run);
+	g_assert_cmpuint(strlen(run), ==, 511);
+	g_clear_error(&err);
+	g_free(xs);
+	g_free(path);
+}
+
+static void
+test_unterminated_provider_message_is_cut(void)
+{
+	expect_unterminated_cut("ram", VMMEM_ERROR_PROVIDER_CREATE);
+	expect_unterminated_cut("validate", VMMEM_ERROR_PROVIDER_OPTION);
+}
+
 static void
 test_world_writable_refused(void)
 {
@@ -269,6 +300,8 @@ main(int argc, char **argv)
 	g_test_add_func("/loader/invalid-descriptor/no-name-no-create", test_invalid_descriptor);
 	g_test_add_func("/loader/create-fails/carries-provider-message",
 			test_create_failure_carries_provider_message);
+	g_test_add_func("/loader/provider-message-without-nul-is-cut-at-its-buffer",
+			test_unterminated_provider_message_is_cut);
 	g_test_add_func("/loader/world-writable-file-refused", test_world_writable_refused);
 	g_test_add_func("/loader/found-through-provider-path", test_found_through_provider_path);
 	g_test_add_func("/loader/shared-module-outlives-one-memory",
