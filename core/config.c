@@ -141,13 +141,29 @@ parse_size(const char *s, uint64_t *out, char **why)
 
 /* ---- reading the file ---- */
 
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "not a plain file";
+}
+
 static char *
 read_file(const char *path, const char *how, gsize *len, GError **error)
 {
 	GString *text;
 	struct stat st;
 	char buf[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer
+	 * before fstat() could refuse it. A regular file ignores it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	int e;
 
 	if (fd < 0) {
@@ -163,6 +179,14 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 		close(fd);
 		e = EISDIR;
 		goto fail;
+	}
+	/* A FIFO, socket or device can block a read forever or never end. */
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		g_set_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG,
+			    "cannot read configuration file %s%s: it is %s, not a regular file",
+			    path, how, file_kind(st.st_mode));
+		return NULL;
 	}
 	text = g_string_new(NULL);
 	for (;;) {

@@ -2,6 +2,7 @@
  * file, group, key and value), the lookup order, and mapping the result. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -568,6 +569,28 @@ test_nul_byte_refused_naming_line(void)
 	g_free(path);
 }
 
+/* Opening a FIFO waits for a writer, reading it waits for data: neither
+ * may happen; the file is refused as not regular, naming it. */
+static void
+test_fifo_refused_without_blocking(void)
+{
+	char *path = g_strdup_printf("%s/fifo.conf", tmpdir);
+	GError *error = NULL;
+
+	g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+	g_assert_null(vmmem_config_load(path, &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, path));
+	g_assert_nonnull(strstr(error->message, "a FIFO, not a regular file"));
+	g_clear_error(&error);
+	g_assert_null(vmmem_config_load("/dev/zero", &error));
+	g_assert_nonnull(strstr(error->message, "/dev/zero"));
+	g_assert_nonnull(strstr(error->message, "a character device"));
+	g_clear_error(&error);
+	g_unlink(path);
+	g_free(path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -578,6 +601,8 @@ main(int argc, char **argv)
 	g_assert_nonnull(tmpdir);
 	g_unsetenv("VMMEM_CONFIG");
 
+	g_test_add_func("/config/lookup/fifo-or-device-refused-without-blocking",
+			test_fifo_refused_without_blocking);
 	g_test_add_func("/config/format/example-file-parses", test_example_file_parses);
 	g_test_add_func("/config/format/nul-byte-refused-naming-line", test_nul_byte_refused_naming_line);
 	g_test_add_func("/config/format/trailing-comment-is-stripped",
