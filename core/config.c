@@ -293,17 +293,19 @@ static char **
 get_keys(const char *path, GKeyFile *kf, const char *group, GError **error)
 {
 	char **keys = g_key_file_get_keys(kf, group, NULL, NULL);
+	/* A set, not a pairwise comparison: a group may have any number of
+	 * keys, and a quadratic check let 100k of them take minutes. */
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
 
 	for (size_t i = 0; keys && keys[i]; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(keys[i], keys[j]) == 0) {
-				config_error(error, path, group, keys[i], NULL,
-					     "the key is given twice");
-				g_strfreev(keys);
-				return NULL;
-			}
+		if (!g_hash_table_add(seen, keys[i])) {
+			config_error(error, path, group, keys[i], NULL, "the key is given twice");
+			g_hash_table_unref(seen);
+			g_strfreev(keys);
+			return NULL;
 		}
 	}
+	g_hash_table_unref(seen);
 	return keys ? keys : g_new0(char *, 1);
 }
 

@@ -280,6 +280,42 @@ test_key_given_twice(void)
 		     "[region a] start", "given twice", NULL);
 }
 
+/* 100k keys in one group: every one is kept, and a duplicate after all
+ * of them is still found (a pairwise check took about 100 s here). */
+static void
+test_many_keys_in_one_group(void)
+{
+	enum { N = 100000 };
+	GString *text = g_string_new("[region a]\nstart = 0\nsize = 4K\n");
+	const vmmem_region_spec_t *specs;
+	GError *error = NULL;
+	vmmem_config_t *cfg;
+	size_t n = 0;
+	char *path;
+
+	for (int i = 0; i < N; i++)
+		g_string_append_printf(text, "k%d=1\n", i); /* under the 1 MiB file limit */
+	path = write_conf(text->str);
+	cfg = vmmem_config_load(path, &error);
+	g_assert_no_error(error);
+	specs = vmmem_config_regions(cfg, &n);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpuint(specs[0].n_options, ==, N);
+	g_assert_cmpstr(specs[0].options[N - 1].key, ==, "k99999");
+	vmmem_config_free(cfg);
+	g_free(path);
+
+	g_string_append(text, "k4711=2\n");
+	path = write_conf(text->str);
+	g_assert_null(vmmem_config_load(path, &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, "[region a] k4711"));
+	g_assert_nonnull(strstr(error->message, "given twice"));
+	g_clear_error(&error);
+	g_free(path);
+	g_string_free(text, TRUE);
+}
+
 static void
 test_syntax_error_names_the_file(void)
 {
@@ -622,6 +658,8 @@ main(int argc, char **argv)
 	g_test_add_func("/config/error/no-regions", test_no_regions);
 	g_test_add_func("/config/error/group-given-twice", test_group_given_twice);
 	g_test_add_func("/config/error/key-given-twice", test_key_given_twice);
+	g_test_add_func("/config/format/100k-keys-in-one-group-kept-and-duplicate-found",
+			test_many_keys_in_one_group);
 	g_test_add_func("/config/error/syntax-error-names-the-file",
 			test_syntax_error_names_the_file);
 	g_test_add_func("/config/error/relative-module-path", test_relative_module_path);
