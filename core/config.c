@@ -387,8 +387,12 @@ parse_memory(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **defaul
 			if (ok)
 				*default_provider = g_strdup(v);
 		} else {
+			static const char *const known[] = { "provider", NULL };
+			const char *near = vmmem__nearest_word(keys[i], known);
+
 			config_error(error, cfg->path, group, keys[i], v,
-				     "unknown key (the [memory] group accepts: provider)");
+				     "unknown key (%s%sthe [memory] group accepts: provider)",
+				     near ? "did you mean 'provider'?" : "", near ? " " : "");
 			ok = false;
 		}
 		g_free(v);
@@ -418,8 +422,12 @@ parse_provider(vmmem_config_t *cfg, GKeyFile *kf, const char *group, GHashTable 
 		char *v = get_value(kf, group, keys[i]);
 
 		if (strcmp(keys[i], "module") != 0) {
+			static const char *const known[] = { "module", NULL };
+			const char *near = vmmem__nearest_word(keys[i], known);
+
 			config_error(error, cfg->path, group, keys[i], v,
-				     "unknown key (a [provider NAME] group accepts: module)");
+				     "unknown key (%s%sa [provider NAME] group accepts: module)",
+				     near ? "did you mean 'module'?" : "", near ? " " : "");
 			ok = false;
 		} else if (!g_path_is_absolute(v)) {
 			config_error(error, cfg->path, group, keys[i], v,
@@ -443,6 +451,30 @@ parse_provider(vmmem_config_t *cfg, GKeyFile *kf, const char *group, GHashTable 
 	else
 		g_free(module);
 	return ok;
+}
+
+/* start or size is missing. A key spelt like it (`sise = 1M`) was taken
+ * for a provider option; naming that key says what is really wrong. */
+static bool
+missing_region_key(const char *path, const char *group, const vmmem_region_spec_t *spec,
+		   const char *key, const char *what, GError **error)
+{
+	const char *const wanted[] = { key, NULL };
+
+	for (size_t i = 0; i < spec->n_options; i++) {
+		const struct vmmem_provider_option *o = &spec->options[i];
+
+		if (vmmem__nearest_word(o->key, wanted)) {
+			config_error(error, path, group, o->key, o->value,
+				     "unknown key; did you mean '%s'? (every region needs %s = "
+				     "%s)",
+				     key, key, what);
+			return false;
+		}
+	}
+	config_error(error, path, group, key, NULL, "missing: every region needs %s = %s", key,
+		     what);
+	return false;
 }
 
 /* [region NAME]: start, size, provider, and options. */
@@ -503,16 +535,10 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 	g_strfreev(keys);
 	spec->n_options = options->len;
 	spec->options = (struct vmmem_provider_option *)(void *)g_array_free(options, FALSE);
-	if (ok && !origin->start) {
-		config_error(error, cfg->path, group, "start", NULL,
-			     "missing: every region needs start = ADDRESS");
-		ok = false;
-	}
-	if (ok && !origin->size) {
-		config_error(error, cfg->path, group, "size", NULL,
-			     "missing: every region needs size = BYTES");
-		ok = false;
-	}
+	if (ok && !origin->start)
+		ok = missing_region_key(cfg->path, group, spec, "start", "ADDRESS", error);
+	if (ok && !origin->size)
+		ok = missing_region_key(cfg->path, group, spec, "size", "BYTES", error);
 	return ok;
 }
 

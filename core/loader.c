@@ -260,9 +260,15 @@ vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
 		if (!ok) {
 			char *list = known && known[0] ? g_strjoinv(", ", (char **)known)
 						       : g_strdup("none");
+			const char *near = vmmem__nearest_word(key, known);
+			char *hint = near ? g_strdup_printf("did you mean '%s'? ", near)
+					  : g_strdup("");
+
 			vmmem__error(error, VMMEM_ERROR_PROVIDER_OPTION,
-				     "region '%s': provider '%s' (%s) has no option '%s' (it accepts: %s)",
-				     region_name, m->desc->name, m->path, key, list);
+				     "region '%s': provider '%s' (%s) has no option '%s' (%sit "
+				     "accepts: %s)",
+				     region_name, m->desc->name, m->path, key, hint, list);
+			g_free(hint);
 			g_free(list);
 			return false;
 		}
@@ -276,6 +282,54 @@ vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
 		}
 	}
 	return true;
+}
+
+/* Levenshtein distance, two rows; names and keys are short. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *prev = g_new(size_t, lb + 1), *cur = g_new(size_t, lb + 1), d;
+
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t *t;
+
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), sub);
+		}
+		t = prev;
+		prev = cur;
+		cur = t;
+	}
+	d = prev[lb];
+	g_free(prev);
+	g_free(cur);
+	return d;
+}
+
+const char *
+vmmem__nearest_word(const char *word, const char *const *candidates)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	/* Far longer than any key: no hint, and no cost. */
+	if (strlen(word) > 64)
+		return NULL;
+	for (size_t i = 0; candidates && candidates[i]; i++) {
+		size_t d = edit_distance(word, candidates[i]);
+
+		if (d < best_d && d < strlen(candidates[i])) {
+			best = candidates[i];
+			best_d = d;
+		}
+	}
+	return best;
 }
 
 const char *

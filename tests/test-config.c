@@ -252,6 +252,26 @@ test_missing_size(void)
 		     NULL);
 }
 
+/* `sise` was taken for a provider option, so the error said only that
+ * size is missing; it names the key and the one it resembles now. */
+static void
+test_misspelt_key_named_with_suggestion(void)
+{
+	expect_error("[region a]\nstart = 0\nsise = 1M\n", VMMEM_ERROR_CONFIG,
+		     "[region a] sise = '1M'", "unknown key; did you mean 'size'?", NULL);
+	expect_error("[region a]\nstrat = 0\nsize = 1M\n", VMMEM_ERROR_CONFIG,
+		     "[region a] strat = '0'", "did you mean 'start'?", NULL);
+	expect_error("[memory]\nprovder = memfd\n[region a]\nstart = 0\nsize = 4K\n",
+		     VMMEM_ERROR_CONFIG, "[memory] provder", "did you mean 'provider'?", NULL);
+	/* A provider option: the provider's list is searched. */
+	expect_error("[region a]\nstart = 0\nsize = 4K\nsharred = yes\n",
+		     VMMEM_ERROR_PROVIDER_OPTION, "no option 'sharred'", "did you mean 'shared'?",
+		     NULL);
+	/* Nothing close: no guess. */
+	expect_error("[region a]\nstart = 0\ncolour = red\n", VMMEM_ERROR_CONFIG,
+		     "[region a] size", "missing", NULL);
+}
+
 static void
 test_region_needs_a_name(void)
 {
@@ -654,6 +674,8 @@ main(int argc, char **argv)
 	g_test_add_func("/config/error/unknown-group", test_unknown_group);
 	g_test_add_func("/config/error/missing-start", test_missing_start);
 	g_test_add_func("/config/error/missing-size", test_missing_size);
+	g_test_add_func("/config/error/misspelt-key-named-with-nearest-valid-key",
+			test_misspelt_key_named_with_suggestion);
 	g_test_add_func("/config/error/region-needs-a-name", test_region_needs_a_name);
 	g_test_add_func("/config/error/no-regions", test_no_regions);
 	g_test_add_func("/config/error/group-given-twice", test_group_given_twice);
