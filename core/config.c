@@ -79,64 +79,38 @@ config_error_code(GError **error, int code, const char *path, const char *group,
 
 /* ---- sizes ---- */
 
-/* Decimal or 0x-hex, optionally followed by K, M, G or T (powers of 1024).
+/* <vmmem/size.h> is the grammar; this adds what the file's reader is told.
  * On failure *why says what is wrong with it (free it). */
 static bool
 parse_size(const char *s, uint64_t *out, char **why)
 {
-	const char *p = s;
-	unsigned base = 10, shift = 0;
-	uint64_t v = 0;
-	bool digits = false;
+	const char *suffix = "";
 
-	if (!*s) {
+	switch (vmmem_parse_size(s, out, &suffix)) {
+	case VMMEM_SIZE_OK:
+		return true;
+	case VMMEM_SIZE_EMPTY:
 		*why = g_strdup("the value is empty");
-		return false;
-	}
-	if (*s == '-') {
+		break;
+	case VMMEM_SIZE_NEGATIVE:
 		*why = g_strdup("a size cannot be negative");
-		return false;
-	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		base = 16;
-		p += 2;
-	}
-	for (; base == 16 ? g_ascii_isxdigit(*p) : g_ascii_isdigit(*p); p++) {
-		unsigned d = (unsigned)g_ascii_xdigit_value(*p);
-
-		if (v > (UINT64_MAX - d) / base) {
-			*why = g_strdup("it does not fit in 64 bits (the largest size is "
-					"0xffffffffffffffff)");
-			return false;
-		}
-		v = v * base + d;
-		digits = true;
-	}
-	if (!digits) {
+		break;
+	case VMMEM_SIZE_NOT_A_NUMBER:
 		*why = g_strdup("it is not a number (expected decimal digits, or 0x and hex "
 				"digits, then optionally K, M, G or T)");
-		return false;
-	}
-	switch (*p) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	default: break;
-	}
-	if (*p && (!shift || p[1])) {
+		break;
+	case VMMEM_SIZE_BAD_SUFFIX:
 		*why = g_strdup_printf("unknown suffix '%s' (expected K, M, G or T, for "
 				       "powers of 1024)",
-				       p);
-		return false;
-	}
-	if (shift && v > (UINT64_MAX >> shift)) {
+				       suffix);
+		break;
+	case VMMEM_SIZE_OVERFLOW:
+	default:
 		*why = g_strdup("it does not fit in 64 bits (the largest size is "
 				"0xffffffffffffffff)");
-		return false;
+		break;
 	}
-	*out = v << shift;
-	return true;
+	return false;
 }
 
 /* ---- reading the file ---- */

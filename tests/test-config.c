@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <vmmem/provider.h>
 #include <vmmem/vmmem.h>
 
 static char *tmpdir;
@@ -212,6 +213,40 @@ test_bad_sizes_say_why(void)
 		expect_error(text, VMMEM_ERROR_CONFIG, named, cases[i].why, NULL);
 		g_free(named);
 		g_free(text);
+	}
+}
+
+/* One grammar: what a configuration file, a provider option and the
+ * benchmark accept is the same, value for value. */
+static void
+test_one_grammar_for_core_and_providers(void)
+{
+	static const struct { const char *text; bool ok; uint64_t value; } cases[] = {
+		{ "0100000", true, 100000 }, /* decimal, as docs/config.md says, not octal */
+		{ "0x8000", true, 0x8000 },  { "4K", true, 4096 },   { "1t", true, 1ull << 40 },
+		{ "\t4K", false, 0 },       { " 4K", false, 0 },    { "+1", false, 0 },
+		{ "-1", false, 0 },          { "4K ", false, 0 },    { "0x", false, 0 },
+		{ "1KB", false, 0 },         { "", false, 0 },       { "16777216T", false, 0 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		uint64_t core = 0, provider = 0;
+		bool provider_ok = vmmem_provider_parse_size(cases[i].text, &provider);
+
+		g_assert_cmpint(vmmem_parse_size(cases[i].text, &core, NULL) == VMMEM_SIZE_OK, ==,
+				cases[i].ok);
+		g_assert_cmpint(provider_ok, ==, cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_cmpuint(core, ==, cases[i].value);
+			g_assert_cmpuint(provider, ==, cases[i].value);
+		}
+	}
+	/* The configuration file reads it the same way. */
+	{
+		vmmem_config_t *cfg = load_ok("[region a]\nstart = 0100000\nsize = 4K\n");
+
+		g_assert_cmpuint(vmmem_config_regions(cfg, NULL)[0].start.raw, ==, 100000);
+		vmmem_config_free(cfg);
 	}
 }
 
@@ -669,6 +704,8 @@ main(int argc, char **argv)
 			test_region_without_provider_gets_mmap);
 	g_test_add_func("/config/size/accepted-forms", test_sizes_parse);
 	g_test_add_func("/config/size/bad-sizes-say-why", test_bad_sizes_say_why);
+	g_test_add_func("/config/size/one-grammar-for-core-providers-and-bench",
+			test_one_grammar_for_core_and_providers);
 	g_test_add_func("/config/error/unknown-memory-key", test_unknown_memory_key);
 	g_test_add_func("/config/error/unknown-provider-group-key", test_unknown_provider_group_key);
 	g_test_add_func("/config/error/unknown-group", test_unknown_group);
