@@ -261,7 +261,47 @@ typedef struct {
 	int sock;
 	GArray *fds;      /* every fd received so far, in order */
 	size_t max_fds;   /* more than this is a protocol error */
+	gint64 deadline;  /* g_get_monotonic_time() by which all must be in; -1: none */
+	int timeout_ms;   /* what the caller gave, for the message */
 } receiver_t;
+
+/* Waits until `sock` is readable or the whole message's deadline passes.
+ * The deadline is for the message, not per read: a sender that trickles
+ * one byte per interval must not keep us forever either. */
+static bool
+wait_readable(receiver_t *rx, size_t got, size_t len, const char *what, GError **error)
+{
+	struct pollfd p = { .fd = rx->sock, .events = POLLIN };
+
+	for (;;) {
+		int left_ms = -1, r;
+
+		if (rx->deadline >= 0) {
+			gint64 left_us = rx->deadline - g_get_monotonic_time();
+
+			left_ms = left_us <= 0 ? 0 : (int)MIN((left_us + 999) / 1000, G_MAXINT);
+		}
+		r = poll(&p, 1, left_ms);
+
+		if (r > 0)
+			return true;
+		if (r == 0) {
+			vmmem__error_errno(error, VMMEM_ERROR_IO, ETIMEDOUT,
+					   "receiving guest memory on socket fd %d: timed out after "
+					   "%d ms with %zu of %zu bytes of %s received (the sender "
+					   "stalled)",
+					   rx->sock, rx->timeout_ms, got, len, what);
+			return false;
+		}
+		if (errno != EINTR) {
+			int e = errno;
+			vmmem__error_errno(error, VMMEM_ERROR_IO, e,
+					   "poll on socket fd %d while receiving guest memory: %s",
+					   rx->sock, g_strerror(e));
+			return false;
+		}
+	}
+}
 
 static void
 take_fds(receiver_t *rx, struct msghdr *msg)
@@ -294,14 +334,20 @@ receive_exact(receiver_t *rx, void *data, size_t len, const char *what, GError *
 		struct iovec iov = { (uint8_t *)data + got, len - got };
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 				      .msg_controllen = sizeof(ctl.buf) };
-		ssize_t r = recvmsg(rx->sock, &msg, MSG_CMSG_CLOEXEC);
+		ssize_t r;
 
+		/* With a deadline, never block in recvmsg(): poll first, then
+		 * read only what is there. */
+		if (rx->deadline >= 0 && !wait_readable(rx, got, len, what, error))
+			return false;
+		r = recvmsg(rx->sock, &msg,
+			    MSG_CMSG_CLOEXEC | (rx->deadline >= 0 ? MSG_DONTWAIT : 0));
 		if (r < 0) {
 			int e = errno;
 			if (e == EINTR)
 				continue;
 			if ((e == EAGAIN || e == EWOULDBLOCK) &&
-			    wait_ready(rx->sock, POLLIN, "receiving guest memory", error))
+			    wait_readable(rx, got, len, what, error))
 				continue;
 			if (e == EAGAIN || e == EWOULDBLOCK)
 				return false;
@@ -526,7 +572,16 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 vmmem_memory_t *
 vmmem_memory_receive(int sock, GError **error)
 {
-	receiver_t rx = { .sock = sock, .max_fds = VMMEM_SHARE_MAX_REGIONS };
+	return vmmem_memory_receive_timeout(sock, -1, error);
+}
+
+vmmem_memory_t *
+vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
+{
+	receiver_t rx = { .sock = sock, .max_fds = VMMEM_SHARE_MAX_REGIONS,
+			  .deadline = timeout_ms < 0 ? -1
+						  : g_get_monotonic_time() + (gint64)timeout_ms * 1000,
+			  .timeout_ms = timeout_ms };
 	uint8_t header[HEADER_SIZE];
 	record_t *recs = NULL;
 	uint32_t n = 0, got = 0;

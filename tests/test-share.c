@@ -584,6 +584,76 @@ test_unsealable_memfd_refused(void)
 	close(fd);
 }
 
+/* A sender that stops mid-message (and keeps the socket open) makes the
+ * receive with a timeout fail after it, naming what had arrived, with
+ * every received fd closed. */
+static void
+test_stalled_sender_times_out(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = sized_memfd(0x1000), sv[2], before;
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { buf, len - 20 }; /* the header and half the record */
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			      .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c;
+	GError *error = NULL;
+	gint64 t0;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	g_assert_cmpint(sendmsg(sv[0], &msg, 0), ==, (ssize_t)(len - 20));
+	before = open_fd_count();
+	t0 = g_get_monotonic_time();
+	g_assert_null(vmmem_memory_receive_timeout(sv[1], 200, &error));
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 200 * 1000);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_IO);
+	g_assert_cmpint(vmmem_error_get_errno(error), ==, ETIMEDOUT);
+	g_assert_nonnull(strstr(error->message, "timed out after 200 ms"));
+	g_assert_nonnull(strstr(error->message, "record 0"));
+	g_assert_nonnull(strstr(error->message, "socket fd"));
+	g_clear_error(&error);
+	g_assert_cmpint(open_fd_count(), ==, before);
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
+/* With a limit the socket is never waited on beyond it, blocking or not;
+ * a whole message already there arrives even with a limit of 0. */
+static void
+test_timeout_receives_whole_message(void)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem = two_memfd_regions(&error), *got;
+	int sv[2];
+
+	g_assert_no_error(error);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_true(vmmem_memory_send(mem, sv[0], &error));
+	got = vmmem_memory_receive_timeout(sv[1], 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_memory_num_regions(got), ==, 2);
+	vmmem_memory_unref(got);
+	/* Nothing more is sent: a limit of 0 returns at once. */
+	g_assert_null(vmmem_memory_receive_timeout(sv[1], 0, &error));
+	g_assert_cmpint(vmmem_error_get_errno(error), ==, ETIMEDOUT);
+	g_assert_nonnull(strstr(error->message, "0 of 24 bytes of the header"));
+	g_clear_error(&error);
+	close(sv[0]);
+	close(sv[1]);
+	vmmem_memory_unref(mem);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -615,5 +685,9 @@ main(int argc, char **argv)
 	g_test_add_func("/share/receive/hugetlbfs-file-accepted", test_hugetlbfs_file_accepted);
 	g_test_add_func("/share/receive/memfd-without-sealing-refused",
 			test_unsealable_memfd_refused);
+	g_test_add_func("/share/receive/stalled-sender-times-out-without-leaks",
+			test_stalled_sender_times_out);
+	g_test_add_func("/share/receive/timeout-receives-a-whole-message",
+			test_timeout_receives_whole_message);
 	return g_test_run();
 }

@@ -94,6 +94,20 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  */
 VMMEM_API vmmem_memory_t *vmmem_memory_receive(int sock, GError **error);
 
+/**
+ * vmmem_memory_receive() with a limit: the whole message must arrive
+ * within `timeout_ms` milliseconds of the call (a negative value waits
+ * forever, as vmmem_memory_receive() does; 0 takes only what is already
+ * there). A sender that stalls mid-message, or trickles it, then gives
+ * VMMEM_ERROR_IO with errno ETIMEDOUT, naming the socket and how much of
+ * which part had arrived; the connection must be dropped, as the rest of
+ * the message may still come. `sock` may be blocking or not: with a limit
+ * it is polled and read without blocking either way. Otherwise as
+ * vmmem_memory_receive().
+ */
+VMMEM_API vmmem_memory_t *vmmem_memory_receive_timeout(int sock, int timeout_ms,
+							GError **error);
+
 #ifdef __cplusplus
 }
 #endif
