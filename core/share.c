@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -320,6 +321,45 @@ take_fds(receiver_t *rx, struct msghdr *msg)
 	}
 }
 
+/* This process's fd limit, for messages; 0 if unknown or unlimited. */
+static unsigned long long
+fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (unsigned long long)rl.rlim_cur;
+}
+
+/* The kernel sets MSG_CTRUNC both for a sender that put more fds in one
+ * message than the format allows and for a receiver that could not
+ * install them all (EMFILE). If not even one more fd can be opened now,
+ * it was the latter, and the message says so. */
+static void
+truncated_fds_error(receiver_t *rx, const char *what, GError **error)
+{
+	int probe = fcntl(rx->sock, F_DUPFD_CLOEXEC, 0);
+
+	if (probe < 0 && (errno == EMFILE || errno == ENFILE)) {
+		int e = errno;
+
+		vmmem__error_errno(error, VMMEM_ERROR_IO, e,
+				   "receiving guest memory on socket fd %d (%s): this process ran "
+				   "out of fds (%s; RLIMIT_NOFILE is %llu) after receiving %u, "
+				   "and the kernel dropped the rest (the message carries one fd "
+				   "per region)",
+				   rx->sock, what, g_strerror(e), fd_limit(), rx->fds->len);
+		return;
+	}
+	if (probe >= 0)
+		close(probe);
+	vmmem__error(error, VMMEM_ERROR_PROTOCOL,
+		     "received guest memory (%s): the peer sent more fds in one message than "
+		     "the %d the format allows; some were dropped",
+		     what, FDS_PER_MSG);
+}
+
 /* Reads exactly `len` bytes, keeping any fds that come with them. */
 static bool
 receive_exact(receiver_t *rx, void *data, size_t len, const char *what, GError **error)
@@ -358,10 +398,7 @@ receive_exact(receiver_t *rx, void *data, size_t len, const char *what, GError *
 		}
 		take_fds(rx, &msg);
 		if (msg.msg_flags & MSG_CTRUNC) {
-			vmmem__error(error, VMMEM_ERROR_PROTOCOL,
-				     "received guest memory (%s): the peer sent more fds in one "
-				     "message than the %d the format allows; some were dropped",
-				     what, FDS_PER_MSG);
+			truncated_fds_error(rx, what, error);
 			return false;
 		}
 		if (rx->fds->len > rx->max_fds) {
@@ -522,6 +559,7 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
 	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 5 * (size_t)n);
 	GPtrArray *strings = g_ptr_array_new_with_free_func(g_free);
+	GError *local = NULL;
 	vmmem_memory_t *mem;
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -547,9 +585,17 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 		specs[i].options = o;
 		specs[i].n_options = 5;
 	}
-	mem = vmmem_memory_new(specs, n, error);
+	mem = vmmem_memory_new(specs, n, &local);
+	if (!mem && vmmem_error_get_errno(local) == EMFILE)
+		g_prefix_error(&local, "building the received guest memory: this process ran out "
+			       "of fds (RLIMIT_NOFILE is %llu; each region keeps one fd of its "
+			       "own, and the %u received ones are held until all regions "
+			       "are built): ",
+			       fd_limit(), n);
+	else if (!mem)
+		g_prefix_error(&local, "building the received guest memory: ");
 	if (!mem)
-		g_prefix_error(error, "building the received guest memory: ");
+		g_propagate_error(error, local);
 	for (uint32_t i = 0; mem && i < n; i++) {
 		const vmmem_region_t *r = vmmem_memory_find_region(mem, vmmem_guest_addr(recs[i].start));
 

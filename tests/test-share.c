@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/magic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -654,6 +655,76 @@ test_timeout_receives_whole_message(void)
 	vmmem_memory_unref(mem);
 }
 
+/* Receives `mem` in a forked child whose fd limit leaves room for
+ * `spare` more fds than it has open, and expects the failure to name the
+ * fd limit (EMFILE) and `want`. */
+static void
+receive_under_fd_limit(vmmem_memory_t *mem, int spare, const char *want)
+{
+	GError *error = NULL;
+	int sv[2], status = 0;
+	pid_t pid;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		char *limit;
+
+		close(sv[0]);
+		vmmem_memory_unref(mem); /* the parent's fds are not this process's */
+		g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+		rl.rlim_cur = (rlim_t)(open_fd_count() + spare);
+		g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+		limit = g_strdup_printf("RLIMIT_NOFILE is %llu", (unsigned long long)rl.rlim_cur);
+		g_assert_null(vmmem_memory_receive(sv[1], &error));
+		g_assert_error(error, VMMEM_ERROR, error->code);
+		g_assert_cmpint(vmmem_error_get_errno(error), ==, EMFILE);
+		g_assert_nonnull(strstr(error->message, limit));
+		g_assert_nonnull(strstr(error->message, want));
+		g_assert_null(strstr(error->message, "more fds in one message than"));
+		g_error_free(error);
+		g_free(limit);
+		_exit(0);
+	}
+	close(sv[1]);
+	g_assert_true(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	close(sv[0]);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* 100 regions into a process that can open 50 more fds: the kernel
+ * drops fds (MSG_CTRUNC), and the report is the fd limit, not a sender
+ * that broke the format; with room for the fds but not for the regions'
+ * own, the build says the same. */
+static void
+test_fd_limit_reported_as_emfile(void)
+{
+	enum { N = 100 };
+	vmmem_region_spec_t specs[N];
+	char *names[N];
+	GError *error = NULL;
+	vmmem_memory_t *mem;
+
+	for (int i = 0; i < N; i++) {
+		names[i] = g_strdup_printf("r%d", i);
+		specs[i] = (vmmem_region_spec_t){ .name = names[i],
+						  .start = vmmem_guest_addr((uint64_t)i * 0x10000),
+						  .size = 0x1000, .provider = "memfd" };
+	}
+	mem = vmmem_memory_new(specs, N, &error);
+	g_assert_no_error(error);
+	receive_under_fd_limit(mem, N / 2, "the kernel dropped the rest");
+	receive_under_fd_limit(mem, N + N / 2, "building the received guest memory");
+	vmmem_memory_unref(mem);
+	for (int i = 0; i < N; i++)
+		g_free(names[i]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -689,5 +760,7 @@ main(int argc, char **argv)
 			test_stalled_sender_times_out);
 	g_test_add_func("/share/receive/timeout-receives-a-whole-message",
 			test_timeout_receives_whole_message);
+	g_test_add_func("/share/receive/fd-limit-reported-as-emfile-with-the-limit",
+			test_fd_limit_reported_as_emfile);
 	return g_test_run();
 }

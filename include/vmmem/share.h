@@ -85,6 +85,12 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  * owner and are accepted: for them the receiver trusts the sender not to
  * truncate, as vhost-user backends do.
  *
+ * Each region keeps one fd of its own; while the memory is built the
+ * received fds are held too, so a receive of N regions needs 2 N free fds
+ * at its peak. Running out is VMMEM_ERROR_IO with errno EMFILE, naming
+ * RLIMIT_NOFILE (whether the kernel had to drop received fds or the
+ * building ran short).
+ *
  * Errors: VMMEM_ERROR_SHORT_TRANSFER if the peer closes mid-message;
  * VMMEM_ERROR_IO for a failing recvmsg(); VMMEM_ERROR_PROTOCOL for a
  * malformed message (bad magic, version, sizes, count, name, a missing or
