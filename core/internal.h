@@ -28,6 +28,7 @@ void vmmem__error_errno(GError **error, int code, int errnum, const char *fmt, .
 typedef struct vmmem__module {
 	char *path;
 	void *handle;
+	int fd;          /* the checked file, loaded as /proc/self/fd/<fd> */
 	const struct vmmem_provider *desc;
 	gint refcount;
 } vmmem__module_t;
