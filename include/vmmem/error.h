@@ -19,9 +19,11 @@ extern "C" {
 #define VMMEM_ERROR (vmmem_error_quark())
 
 typedef enum vmmem_error_code {
-	/** No byte is backed at the start address. */
+	/** No byte is backed at the start address (in every family, the
+	 * all-or-nothing ones included). */
 	VMMEM_ERROR_INVALID_ADDRESS = 1,
-	/** An all-or-nothing access whose range is only partly backed. */
+	/** An all-or-nothing access whose range starts backed and runs into
+	 * a hole. */
 	VMMEM_ERROR_PARTIAL_RANGE,
 	/** A single host pointer was asked for a range that crosses regions. */
 	VMMEM_ERROR_CROSSES_REGION,
