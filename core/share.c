@@ -12,9 +12,14 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
 
 #define MAGIC "VMMEMSHR"
 #define HEADER_SIZE 24
@@ -433,7 +438,14 @@ check_seals(const record_t *recs, uint32_t n, const int *fds, GError **error)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		int seals = fcntl(fds[i], F_GET_SEALS);
+		struct statfs fs;
 
+		/* A file opened in a hugetlbfs mount answers F_GET_SEALS too,
+		 * with F_SEAL_SEAL alone: it can never be sealed, so it is one
+		 * of the files taken on trust, not an unsealed memfd. */
+		if (seals >= 0 && (seals & F_SEAL_SEAL) && fstatfs(fds[i], &fs) == 0 &&
+		    (uint32_t)fs.f_type == HUGETLBFS_MAGIC)
+			continue;
 		if (seals >= 0 && !(seals & F_SEAL_SHRINK)) {
 			vmmem__error(error, VMMEM_ERROR_PROTOCOL,
 				     "received guest memory, region '%s' (record %u): its memfd is "

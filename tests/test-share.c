@@ -481,6 +481,35 @@ test_hugetlb_memfd_keeps_page_size(void)
 	vmmem_memory_unref(mem);
 }
 
+/* A file in a hugetlbfs mount cannot carry seals (F_GET_SEALS answers
+ * F_SEAL_SEAL): share.h takes it on trust, as it takes regular files. */
+static void
+test_hugetlbfs_file_accepted(void)
+{
+	const char *dir;
+	char dir_opt[4096];
+	GError *error = NULL;
+	vmmem_memory_t *mem, *got;
+	uint64_t v = 0;
+
+	hugetest_lock();
+	if (!hugetest_require(MiB(2), 1) || !(dir = hugetest_mount_2m()))
+		return;
+	snprintf(dir_opt, sizeof(dir_opt), "mount-dir=%s", dir);
+	mem = hugetest_new("hugetlbfs", 0, MiB(2), &error, "page-size=2M", dir_opt, NULL);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_store(mem, vmmem_guest_addr(8), 8, 0xbeef, memory_order_relaxed,
+					 &error));
+	got = loopback(mem, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_region_page_size(vmmem_memory_region(got, 0)), ==, MiB(2));
+	g_assert_true(vmmem_memory_load(got, vmmem_guest_addr(8), 8, memory_order_relaxed, &v,
+					&error));
+	g_assert_cmphex(v, ==, 0xbeef);
+	vmmem_memory_unref(got);
+	vmmem_memory_unref(mem);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -503,6 +532,7 @@ main(int argc, char **argv)
 			test_malformed_zero_and_huge_counts);
 	g_test_add_func("/share/send/empty-region-name-refused", test_empty_name_refused_before_sending);
 	g_test_add_func("/share/receive/unsealed-memfd-refused", test_unsealed_memfd_refused);
+	g_test_add_func("/share/receive/hugetlbfs-file-accepted", test_hugetlbfs_file_accepted);
 	g_test_add_func("/share/receive/size-past-fd-end-refused",
 			test_malformed_size_past_fd_refused);
 	g_test_add_func("/share/receive/page-size-other-than-fd-refused",
