@@ -313,6 +313,8 @@ kvm_open(struct vm *vm)
 	if (vm->kvm < 0)
 		skip("cannot open /dev/kvm: %s (no KVM here, or no permission)", strerror(errno));
 	api = ioctl(vm->kvm, KVM_GET_API_VERSION, 0);
+	if (api < 0)
+		skip("/dev/kvm: KVM_GET_API_VERSION: %s (not a KVM device?)", strerror(errno));
 	if (api != KVM_API_VERSION)
 		skip("/dev/kvm: KVM_GET_API_VERSION gives %d, tinyvm speaks %d", api,
 		     KVM_API_VERSION);
@@ -726,23 +728,16 @@ backend_start(struct vm *vm, const char *path)
 	int sv[2];
 	char fd_text[16];
 
-	for (size_t i = 0; i < vmmem_memory_num_regions(m); i++) {
-		const vmmem_region_t *r = vmmem_memory_region(m, i);
-
-		if (!(vmmem_region_flags(r) & VMMEM_REGION_SHARED)) {
-			printf("tinyvm: --backend: %s: region '%s' is private memory, which "
-			       "another process cannot map; use tinyvm-memfd.conf or "
-			       "tinyvm-hugetlbfs.conf\n",
-			       vm->config_path, vmmem_region_name(r));
-			break;
-		}
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		die("--backend: socketpair: %s", strerror(errno));
-	/* vmmem_memory_send() makes the decision; the loop above only said
-	 * which region will make it refuse. */
+	/* Sent before the backend starts: the message (the region table and an
+	 * fd per region) fits the socket buffer for a few regions; thousands
+	 * would need the child reading first. vmmem_memory_send() checks
+	 * every region before sending a byte, and
+	 * its message names the one that cannot travel. */
 	if (!vmmem_memory_send(m, sv[0], &err)) {
-		printf("tinyvm: REFUSED: --backend: %s: %s\n", vm->config_path, err->message);
+		printf("tinyvm: REFUSED: --backend: %s: %s (tinyvm-memfd.conf and "
+		       "tinyvm-hugetlbfs.conf can be shared)\n", vm->config_path, err->message);
 		exit(2);
 	}
 	vmmem_space_put(vm->space, m);
