@@ -818,8 +818,16 @@ vcpu_run(struct vm *vm)
 			} else if (run->io.port == PORT_RING_KICK) {
 				ring_kick(vm);
 			} else if (run->io.port == PORT_HOTPLUG && !vm->hotplug_started) {
-				int e = pthread_create(&vm->hotplug_thread, NULL, hotplug_main, vm);
+				sigset_t alrm, old;
+				int e;
 
+				/* The thread starts with SIGALRM blocked, so that the
+				 * timeout interrupts this thread's KVM_RUN. */
+				sigemptyset(&alrm);
+				sigaddset(&alrm, SIGALRM);
+				pthread_sigmask(SIG_BLOCK, &alrm, &old);
+				e = pthread_create(&vm->hotplug_thread, NULL, hotplug_main, vm);
+				pthread_sigmask(SIG_SETMASK, &old, NULL);
 				if (e)
 					return g_strdup_printf("hotplug: pthread_create: %s",
 							       strerror(e));
@@ -877,7 +885,7 @@ check_results(struct vm *vm)
 	g_string_free(expect, TRUE);
 
 	ok = vmmem_memory_read_slice(m, vmmem_guest_addr(MSG_BUF), buf, sizeof(buf), &err);
-	check(vm, ok && strcmp(buf, strings[S_HELLO]) == 0,
+	check(vm, ok && memcmp(buf, strings[S_HELLO], strlen(strings[S_HELLO]) + 1) == 0,
 	      "the message the guest wrote at 0x%x reads back through vmmem", MSG_BUF);
 	g_clear_error(&err);
 
@@ -908,7 +916,7 @@ check_results(struct vm *vm)
 	ok = vm->hotplug_started && !vm->hotplug_error[0] &&
 	     vmmem_memory_read_slice(m, vmmem_guest_addr(vm->dimm_start), dimm, sizeof(dimm),
 				     &err) &&
-	     strcmp(dimm, strings[S_DIMM_MSG]) == 0;
+	     memcmp(dimm, strings[S_DIMM_MSG], strlen(strings[S_DIMM_MSG]) + 1) == 0;
 	check(vm, ok, "region '%s' hot-added at 0x%" PRIx64 " while the guest ran; what the "
 		      "guest wrote there reads back%s%s",
 	      vm->dimm_name, vm->dimm_start, vm->hotplug_error[0] ? ": " : "", vm->hotplug_error);
