@@ -72,6 +72,9 @@
 /* The mailbox, written by the hotplug controller (a device model). */
 #define MAILBOX_ADDED  1u  /* +4: the new region's guest address */
 #define MAILBOX_FAILED 2u
+/* The guest polls it this many rounds at most, and stores the rounds left
+ * at RESULT_ADDR + 4: the polls it made show that it ran meanwhile. */
+#define MAILBOX_POLLS  0x100000u
 
 #define GUEST_TIMEOUT_S 30
 #define MAX_SLOTS 32
@@ -105,7 +108,8 @@ static const char *const strings[N_STRINGS] = {
  * -Ttext=0x1000); objdump's listing is beside each instruction. Symbols:
  * 0x2000 + 64 k is string slot k, 0x3000 MSG_BUF, 0x4000 RESULT_ADDR,
  * 0x6000 the ring, 0x1fffe0 BOUNDARY - 32, 0x800000 DATA_ADDR, 0x801000
- * the mailbox, 0x3f8 COM1, 0x510 / 0x511 the ring kick and hotplug ports.
+ * the mailbox, 0x100000 MAILBOX_POLLS, 0x3f8 COM1, 0x510 / 0x511 the ring
+ * kick and hotplug ports.
  */
 static const uint8_t guest_code[] = {
 	/* _start:  the message: copied from string slot 0 into MSG_BUF, printed from there */
@@ -116,7 +120,7 @@ static const uint8_t guest_code[] = {
 	0xb9, 0x40, 0x00, 0x00, 0x00,           /* 1010  mov $0x40,%ecx */
 	0xf3, 0xa4,                             /* 1015  rep movsb %ds:(%esi),%es:(%edi) */
 	0xbe, 0x00, 0x30, 0x00, 0x00,           /* 1017  mov $0x3000,%esi */
-	0xe8, 0xe1, 0x00, 0x00, 0x00,           /* 101c  call 1102 <puts> */
+	0xe8, 0xe7, 0x00, 0x00, 0x00,           /* 101c  call 1108 <puts> */
 	0xbf, 0xe0, 0xff, 0x1f, 0x00,           /* 1021  mov $0x1fffe0,%edi */
 	0xb9, 0x40, 0x00, 0x00, 0x00,           /* 1026  mov $0x40,%ecx */
 	0xb0, 0x11,                             /* 102b  mov $0x11,%al */
@@ -134,9 +138,9 @@ static const uint8_t guest_code[] = {
 	0xe2, 0xf8,                             /* 1044  loop 103e <sum> */
 	0x89, 0x1d, 0x00, 0x40, 0x00, 0x00,     /* 1046  mov %ebx,0x4000 */
 	0xbe, 0x40, 0x20, 0x00, 0x00,           /* 104c  mov $0x2040,%esi */
-	0xe8, 0xac, 0x00, 0x00, 0x00,           /* 1051  call 1102 <puts> */
+	0xe8, 0xb2, 0x00, 0x00, 0x00,           /* 1051  call 1108 <puts> */
 	0x89, 0xd8,                             /* 1056  mov %ebx,%eax */
-	0xe8, 0xb2, 0x00, 0x00, 0x00,           /* 1058  call 110f <puthex> */
+	0xe8, 0xb8, 0x00, 0x00, 0x00,           /* 1058  call 1115 <puthex> */
 	/* the ring request: slot 7 into the ring, req_seq = 1, kick; print the reply */
 	0xbe, 0xc0, 0x21, 0x00, 0x00,           /* 105d  mov $0x21c0,%esi */
 	0xbf, 0x08, 0x60, 0x00, 0x00,           /* 1062  mov $0x6008,%edi */
@@ -146,11 +150,11 @@ static const uint8_t guest_code[] = {
 	0x66, 0xba, 0x10, 0x05,                 /* 1078  mov $0x510,%dx */
 	0xee,                                   /* 107c  out %al,(%dx) */
 	0xbe, 0x80, 0x20, 0x00, 0x00,           /* 107d  mov $0x2080,%esi */
-	0xe8, 0x7b, 0x00, 0x00, 0x00,           /* 1082  call 1102 <puts> */
+	0xe8, 0x81, 0x00, 0x00, 0x00,           /* 1082  call 1108 <puts> */
 	0x83, 0x3d, 0x04, 0x60, 0x00, 0x00, 0x01,/* 1087  cmpl $0x1,0x6004 */
 	0x75, 0x0a,                             /* 108e  jne 109a <hotplug> */
 	0xbe, 0x40, 0x60, 0x00, 0x00,           /* 1090  mov $0x6040,%esi */
-	0xe8, 0x68, 0x00, 0x00, 0x00,           /* 1095  call 1102 <puts> */
+	0xe8, 0x6e, 0x00, 0x00, 0x00,           /* 1095  call 1108 <puts> */
 	/* hotplug:  ask for memory, then poll the mailbox (bounded: ~1M rounds) */
 	0x66, 0xba, 0x11, 0x05,                 /* 109a  mov $0x511,%dx */
 	0xee,                                   /* 109e  out %al,(%dx) */
@@ -160,56 +164,57 @@ static const uint8_t guest_code[] = {
 	0x83, 0x3d, 0x00, 0x10, 0x80, 0x00, 0x00,/* 10a6  cmpl $0x0,0x801000 */
 	0x75, 0x02,                             /* 10ad  jne 10b1 <added> */
 	0xe2, 0xf3,                             /* 10af  loop 10a4 <wait> */
-	/* added:  the mailbox says added: copy slot 8 to the dimm's start, print its address */
-	0x83, 0x3d, 0x00, 0x10, 0x80, 0x00, 0x01,/* 10b1  cmpl $0x1,0x801000 */
-	0x75, 0x31,                             /* 10b8  jne 10eb <no_dimm> */
-	0x8b, 0x3d, 0x04, 0x10, 0x80, 0x00,     /* 10ba  mov 0x801004,%edi */
-	0x89, 0xfb,                             /* 10c0  mov %edi,%ebx */
-	0xbe, 0x00, 0x22, 0x00, 0x00,           /* 10c2  mov $0x2200,%esi */
-	0xb9, 0x40, 0x00, 0x00, 0x00,           /* 10c7  mov $0x40,%ecx */
-	0xf3, 0xa4,                             /* 10cc  rep movsb %ds:(%esi),%es:(%edi) */
-	0xbe, 0xc0, 0x20, 0x00, 0x00,           /* 10ce  mov $0x20c0,%esi */
-	0xe8, 0x2a, 0x00, 0x00, 0x00,           /* 10d3  call 1102 <puts> */
-	0x89, 0xd8,                             /* 10d8  mov %ebx,%eax */
-	0xe8, 0x30, 0x00, 0x00, 0x00,           /* 10da  call 110f <puthex> */
-	0xbe, 0x00, 0x21, 0x00, 0x00,           /* 10df  mov $0x2100,%esi */
-	0xe8, 0x19, 0x00, 0x00, 0x00,           /* 10e4  call 1102 <puts> */
-	0xeb, 0x0a,                             /* 10e9  jmp 10f5 <bye> */
+	/* added:  rounds left to RESULT_ADDR + 4; if added: slot 8 to the dimm, print where */
+	0x89, 0x0d, 0x04, 0x40, 0x00, 0x00,     /* 10b1  mov %ecx,0x4004 */
+	0x83, 0x3d, 0x00, 0x10, 0x80, 0x00, 0x01,/* 10b7  cmpl $0x1,0x801000 */
+	0x75, 0x31,                             /* 10be  jne 10f1 <no_dimm> */
+	0x8b, 0x3d, 0x04, 0x10, 0x80, 0x00,     /* 10c0  mov 0x801004,%edi */
+	0x89, 0xfb,                             /* 10c6  mov %edi,%ebx */
+	0xbe, 0x00, 0x22, 0x00, 0x00,           /* 10c8  mov $0x2200,%esi */
+	0xb9, 0x40, 0x00, 0x00, 0x00,           /* 10cd  mov $0x40,%ecx */
+	0xf3, 0xa4,                             /* 10d2  rep movsb %ds:(%esi),%es:(%edi) */
+	0xbe, 0xc0, 0x20, 0x00, 0x00,           /* 10d4  mov $0x20c0,%esi */
+	0xe8, 0x2a, 0x00, 0x00, 0x00,           /* 10d9  call 1108 <puts> */
+	0x89, 0xd8,                             /* 10de  mov %ebx,%eax */
+	0xe8, 0x30, 0x00, 0x00, 0x00,           /* 10e0  call 1115 <puthex> */
+	0xbe, 0x00, 0x21, 0x00, 0x00,           /* 10e5  mov $0x2100,%esi */
+	0xe8, 0x19, 0x00, 0x00, 0x00,           /* 10ea  call 1108 <puts> */
+	0xeb, 0x0a,                             /* 10ef  jmp 10fb <bye> */
 	/* no_dimm: */
-	0xbe, 0x40, 0x21, 0x00, 0x00,           /* 10eb  mov $0x2140,%esi */
-	0xe8, 0x0d, 0x00, 0x00, 0x00,           /* 10f0  call 1102 <puts> */
+	0xbe, 0x40, 0x21, 0x00, 0x00,           /* 10f1  mov $0x2140,%esi */
+	0xe8, 0x0d, 0x00, 0x00, 0x00,           /* 10f6  call 1108 <puts> */
 	/* bye: */
-	0xbe, 0x80, 0x21, 0x00, 0x00,           /* 10f5  mov $0x2180,%esi */
-	0xe8, 0x03, 0x00, 0x00, 0x00,           /* 10fa  call 1102 <puts> */
+	0xbe, 0x80, 0x21, 0x00, 0x00,           /* 10fb  mov $0x2180,%esi */
+	0xe8, 0x03, 0x00, 0x00, 0x00,           /* 1100  call 1108 <puts> */
 	/* halt: */
-	0xf4,                                   /* 10ff  hlt */
-	0xeb, 0xfd,                             /* 1100  jmp 10ff <halt> */
+	0xf4,                                   /* 1105  hlt */
+	0xeb, 0xfd,                             /* 1106  jmp 1105 <halt> */
 	/* puts:  print the NUL-terminated string at esi to COM1 */
-	0x66, 0xba, 0xf8, 0x03,                 /* 1102  mov $0x3f8,%dx */
+	0x66, 0xba, 0xf8, 0x03,                 /* 1108  mov $0x3f8,%dx */
 	/* puts_next: */
-	0xac,                                   /* 1106  lods %ds:(%esi),%al */
-	0x84, 0xc0,                             /* 1107  test %al,%al */
-	0x74, 0x03,                             /* 1109  je 110e <puts_done> */
-	0xee,                                   /* 110b  out %al,(%dx) */
-	0xeb, 0xf8,                             /* 110c  jmp 1106 <puts_next> */
+	0xac,                                   /* 110c  lods %ds:(%esi),%al */
+	0x84, 0xc0,                             /* 110d  test %al,%al */
+	0x74, 0x03,                             /* 110f  je 1114 <puts_done> */
+	0xee,                                   /* 1111  out %al,(%dx) */
+	0xeb, 0xf8,                             /* 1112  jmp 110c <puts_next> */
 	/* puts_done: */
-	0xc3,                                   /* 110e  ret */
+	0xc3,                                   /* 1114  ret */
 	/* puthex:  print eax as 8 hex digits (ebx, ecx, dx clobbered) */
-	0x89, 0xc3,                             /* 110f  mov %eax,%ebx */
-	0xb9, 0x08, 0x00, 0x00, 0x00,           /* 1111  mov $0x8,%ecx */
-	0x66, 0xba, 0xf8, 0x03,                 /* 1116  mov $0x3f8,%dx */
+	0x89, 0xc3,                             /* 1115  mov %eax,%ebx */
+	0xb9, 0x08, 0x00, 0x00, 0x00,           /* 1117  mov $0x8,%ecx */
+	0x66, 0xba, 0xf8, 0x03,                 /* 111c  mov $0x3f8,%dx */
 	/* puthex_next: */
-	0xc1, 0xc3, 0x04,                       /* 111a  rol $0x4,%ebx */
-	0x88, 0xd8,                             /* 111d  mov %bl,%al */
-	0x24, 0x0f,                             /* 111f  and $0xf,%al */
-	0x04, 0x30,                             /* 1121  add $0x30,%al */
-	0x3c, 0x39,                             /* 1123  cmp $0x39,%al */
-	0x76, 0x02,                             /* 1125  jbe 1129 <puthex_out> */
-	0x04, 0x27,                             /* 1127  add $0x27,%al */
+	0xc1, 0xc3, 0x04,                       /* 1120  rol $0x4,%ebx */
+	0x88, 0xd8,                             /* 1123  mov %bl,%al */
+	0x24, 0x0f,                             /* 1125  and $0xf,%al */
+	0x04, 0x30,                             /* 1127  add $0x30,%al */
+	0x3c, 0x39,                             /* 1129  cmp $0x39,%al */
+	0x76, 0x02,                             /* 112b  jbe 112f <puthex_out> */
+	0x04, 0x27,                             /* 112d  add $0x27,%al */
 	/* puthex_out: */
-	0xee,                                   /* 1129  out %al,(%dx) */
-	0xe2, 0xee,                             /* 112a  loop 111a <puthex_next> */
-	0xc3,                                   /* 112c  ret */
+	0xee,                                   /* 112f  out %al,(%dx) */
+	0xe2, 0xee,                             /* 1130  loop 1120 <puthex_next> */
+	0xc3,                                   /* 1132  ret */
 };
 
 /* Every KVM slot tinyvm registered: one per vmmem region. */
@@ -864,7 +869,7 @@ check_results(struct vm *vm)
 	const vmmem_memory_t *m = vmmem_space_get(vm->space);
 	char buf[128], reply[RING_REPLY_LEN + 1] = { 0 }, dimm[64];
 	uint8_t pattern[PATTERN_LEN];
-	uint32_t sum = 0, resp_seq = 0;
+	uint32_t sum = 0, resp_seq = 0, left = MAILBOX_POLLS;
 	const char *who = vm->backend_sock >= 0 ? "backend" : "the tinyvm device model";
 	GString *expect = g_string_new(NULL);
 	GError *err = NULL;
@@ -913,15 +918,29 @@ check_results(struct vm *vm)
 	      "the ring request was answered by %s: '%s'%s%s", who, reply,
 	      vm->ring_error[0] ? ": " : "", vm->ring_error);
 
-	ok = vm->hotplug_started && !vm->hotplug_error[0] &&
+	ok = vmmem_memory_load_u32(m, vmmem_guest_addr(RESULT_ADDR + 4), &left,
+				   memory_order_relaxed, &err) &&
+	     vm->hotplug_started && !vm->hotplug_error[0] &&
 	     vmmem_memory_read_slice(m, vmmem_guest_addr(vm->dimm_start), dimm, sizeof(dimm),
 				     &err) &&
 	     memcmp(dimm, strings[S_DIMM_MSG], strlen(strings[S_DIMM_MSG]) + 1) == 0;
-	check(vm, ok, "region '%s' hot-added at 0x%" PRIx64 " while the guest ran; what the "
-		      "guest wrote there reads back%s%s",
-	      vm->dimm_name, vm->dimm_start, vm->hotplug_error[0] ? ": " : "", vm->hotplug_error);
+	check(vm, ok, "region '%s' hot-added at 0x%" PRIx64 " while the guest ran (it polled the "
+		      "mailbox %u times); what the guest wrote there reads back%s%s",
+	      vm->dimm_name, vm->dimm_start, MAILBOX_POLLS - left,
+	      vm->hotplug_error[0] ? ": " : "", vm->hotplug_error);
 	g_clear_error(&err);
 	vmmem_space_put(vm->space, m);
+}
+
+static void
+check_pages(struct vm *vm, const char *what, const GArray *got, const GArray *want)
+{
+	bool ok = pages_equal(got, want);
+	char *a = pages_text(got), *b = pages_text(want);
+
+	check(vm, ok, "%s: %s%s%s", what, a, ok ? "" : "; expected ", ok ? "" : b);
+	g_free(a);
+	g_free(b);
 }
 
 /* KVM's log against the pages the guest program writes, vmmem's against
@@ -938,7 +957,7 @@ check_dirty(struct vm *vm)
 	GArray *want_ours = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	GArray *copy = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	uint64_t page;
-	char *a, *b;
+	char *a;
 
 	/* Both logs are in 4 KiB pages, huge-page regions included. */
 	g_array_append_vals(want_kvm, guest_writes, G_N_ELEMENTS(guest_writes));
@@ -956,21 +975,9 @@ check_dirty(struct vm *vm)
 	}
 	sort_unique(want_ours);
 
-	a = pages_text(kvm);
-	b = pages_text(want_kvm);
-	check(vm, pages_equal(kvm, want_kvm),
-	      "KVM's dirty log holds exactly the pages the guest wrote: %s%s%s", a,
-	      pages_equal(kvm, want_kvm) ? "" : "; expected ", pages_equal(kvm, want_kvm) ? "" : b);
-	g_free(a);
-	g_free(b);
-	a = pages_text(ours);
-	b = pages_text(want_ours);
-	check(vm, pages_equal(ours, want_ours),
-	      "vmmem's dirty log holds exactly the pages tinyvm's device models wrote: %s%s%s", a,
-	      pages_equal(ours, want_ours) ? "" : "; expected ",
-	      pages_equal(ours, want_ours) ? "" : b);
-	g_free(a);
-	g_free(b);
+	check_pages(vm, "KVM's dirty log holds exactly the pages the guest wrote", kvm, want_kvm);
+	check_pages(vm, "vmmem's dirty log holds exactly the pages tinyvm's device models wrote",
+		    ours, want_ours);
 
 	g_array_append_vals(copy, kvm->data, kvm->len);
 	g_array_append_vals(copy, ours->data, ours->len);
