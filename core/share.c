@@ -17,6 +17,10 @@
 
 #include "internal.h"
 
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
 #define MAGIC "VMMEMSHR"
 #define HEADER_SIZE 24
 #define RECORD_SIZE 40
