@@ -603,7 +603,11 @@ main(int argc, char **argv)
 		} else if (!strcmp(a, "--reader-secs") && v) {
 			o.reader_secs = atof(v), i++;
 		} else if (!strcmp(a, "--guest-size") && v) {
-			o.guest_size = strtoull(v, NULL, 0), i++;
+			if (vmmem_parse_size(v, &o.guest_size, NULL) != VMMEM_SIZE_OK) {
+				fprintf(stderr, "vmmem-hotplug-bench: --guest-size '%s' is not a size\n", v);
+				return 2;
+			}
+			i++;
 		} else if (!strcmp(a, "--help")) {
 			fputs(usage, stdout);
 			return 0;

@@ -121,32 +121,6 @@ parse_u64(const char *s, uint64_t *out)
 	return errno == 0 && *end == '\0';
 }
 
-static bool
-parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (!*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return false;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: return false;
-	}
-	if (*end || v > (UINT64_MAX >> shift))
-		return false;
-	*out = (uint64_t)v << shift;
-	return true;
-}
-
 static void
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -204,7 +178,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 				die_usage("bad --cpu '%s'", v);
 			o->cpu = (int)n;
 		} else {
-			if (!parse_size(v, &n) || n < 16 * MIB || (n & (n - 1)) || n > 64 * GIB)
+			if (vmmem_parse_size(v, &n, NULL) != VMMEM_SIZE_OK || n < 16 * MIB || (n & (n - 1)) || n > 64 * GIB)
 				die_usage("bad --guest-size '%s' (a power of two, 16M to 64G)", v);
 			o->guest_size = n;
 		}

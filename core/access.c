@@ -101,6 +101,12 @@ whole_range(const vmmem_memory_t *mem, uint64_t addr, size_t len, const char *ve
 	avail = backed_prefix(mem, addr, len, first);
 	if (avail == len)
 		return true;
+	/* <vmmem/error.h>: nothing backed at the start is INVALID_ADDRESS
+	 * for every family, PARTIAL_RANGE only a range that starts backed. */
+	if (avail == 0) {
+		hole_error(error, addr);
+		return false;
+	}
 	/* addr + avail cannot wrap: addr + len - 1 fits and avail < len. */
 	vmmem__error(error, VMMEM_ERROR_PARTIAL_RANGE,
 		     "cannot %s 0x%zx bytes at guest address 0x%" PRIx64

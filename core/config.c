@@ -83,67 +83,55 @@ config_error_code(GError **error, int code, const char *path, const char *group,
 
 /* ---- sizes ---- */
 
-/* Decimal or 0x-hex, optionally followed by K, M, G or T (powers of 1024).
+/* <vmmem/size.h> is the grammar; this adds what the file's reader is told.
  * On failure *why says what is wrong with it (free it). */
 static bool
 parse_size(const char *s, uint64_t *out, char **why)
 {
-	const char *p = s;
-	unsigned base = 10, shift = 0;
-	uint64_t v = 0;
-	bool digits = false;
+	const char *suffix = "";
 
-	if (!*s) {
+	switch (vmmem_parse_size(s, out, &suffix)) {
+	case VMMEM_SIZE_OK:
+		return true;
+	case VMMEM_SIZE_EMPTY:
 		*why = g_strdup("the value is empty");
-		return false;
-	}
-	if (*s == '-') {
+		break;
+	case VMMEM_SIZE_NEGATIVE:
 		*why = g_strdup("a size cannot be negative");
-		return false;
-	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		base = 16;
-		p += 2;
-	}
-	for (; base == 16 ? g_ascii_isxdigit(*p) : g_ascii_isdigit(*p); p++) {
-		unsigned d = (unsigned)g_ascii_xdigit_value(*p);
-
-		if (v > (UINT64_MAX - d) / base) {
-			*why = g_strdup("it does not fit in 64 bits (the largest size is "
-					"0xffffffffffffffff)");
-			return false;
-		}
-		v = v * base + d;
-		digits = true;
-	}
-	if (!digits) {
+		break;
+	case VMMEM_SIZE_NOT_A_NUMBER:
 		*why = g_strdup("it is not a number (expected decimal digits, or 0x and hex "
 				"digits, then optionally K, M, G or T)");
-		return false;
-	}
-	switch (*p) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	default: break;
-	}
-	if (*p && (!shift || p[1])) {
+		break;
+	case VMMEM_SIZE_BAD_SUFFIX:
 		*why = g_strdup_printf("unknown suffix '%s' (expected K, M, G or T, for "
 				       "powers of 1024)",
-				       p);
-		return false;
-	}
-	if (shift && v > (UINT64_MAX >> shift)) {
+				       suffix);
+		break;
+	case VMMEM_SIZE_OVERFLOW:
+	default:
 		*why = g_strdup("it does not fit in 64 bits (the largest size is "
 				"0xffffffffffffffff)");
-		return false;
+		break;
 	}
-	*out = v << shift;
-	return true;
+	return false;
 }
 
 /* ---- reading the file ---- */
+
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "not a plain file";
+}
 
 static char *
 read_file(const char *path, const char *how, gsize *len, GError **error)
@@ -151,7 +139,9 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 	GString *text;
 	struct stat st;
 	char buf[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer
+	 * before fstat() could refuse it. A regular file ignores it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	int e;
 
 	if (fd < 0) {
@@ -167,6 +157,14 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 		close(fd);
 		e = EISDIR;
 		goto fail;
+	}
+	/* A FIFO, socket or device can block a read forever or never end. */
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		g_set_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG,
+			    "cannot read configuration file %s%s: it is %s, not a regular file",
+			    path, how, file_kind(st.st_mode));
+		return NULL;
 	}
 	text = g_string_new(NULL);
 	for (;;) {
@@ -273,17 +271,19 @@ static char **
 get_keys(const char *path, GKeyFile *kf, const char *group, GError **error)
 {
 	char **keys = g_key_file_get_keys(kf, group, NULL, NULL);
+	/* A set, not a pairwise comparison: a group may have any number of
+	 * keys, and a quadratic check let 100k of them take minutes. */
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
 
 	for (size_t i = 0; keys && keys[i]; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(keys[i], keys[j]) == 0) {
-				config_error(error, path, group, keys[i], NULL,
-					     "the key is given twice");
-				g_strfreev(keys);
-				return NULL;
-			}
+		if (!g_hash_table_add(seen, keys[i])) {
+			config_error(error, path, group, keys[i], NULL, "the key is given twice");
+			g_hash_table_unref(seen);
+			g_strfreev(keys);
+			return NULL;
 		}
 	}
+	g_hash_table_unref(seen);
 	return keys ? keys : g_new0(char *, 1);
 }
 
@@ -379,9 +379,13 @@ parse_memory(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **defaul
 		} else if (strcmp(keys[i], "dirty-tracking") == 0) {
 			ok = parse_flag(cfg, group, keys[i], v, &cfg->dirty_all, error);
 		} else {
+			static const char *const known[] = { "provider", "dirty-tracking", NULL };
+			const char *near = vmmem__nearest_word(keys[i], known);
+
 			config_error(error, cfg->path, group, keys[i], v,
-				     "unknown key (the [memory] group accepts: provider, "
-				     "dirty-tracking)");
+				     "unknown key (%s%s%sthe [memory] group accepts: provider, "
+				     "dirty-tracking)",
+				     near ? "did you mean '" : "", near ? near : "", near ? "'? " : "");
 			ok = false;
 		}
 		g_free(v);
@@ -411,8 +415,12 @@ parse_provider(vmmem_config_t *cfg, GKeyFile *kf, const char *group, GHashTable 
 		char *v = get_value(kf, group, keys[i]);
 
 		if (strcmp(keys[i], "module") != 0) {
+			static const char *const known[] = { "module", NULL };
+			const char *near = vmmem__nearest_word(keys[i], known);
+
 			config_error(error, cfg->path, group, keys[i], v,
-				     "unknown key (a [provider NAME] group accepts: module)");
+				     "unknown key (%s%sa [provider NAME] group accepts: module)",
+				     near ? "did you mean 'module'?" : "", near ? " " : "");
 			ok = false;
 		} else if (!g_path_is_absolute(v)) {
 			config_error(error, cfg->path, group, keys[i], v,
@@ -436,6 +444,30 @@ parse_provider(vmmem_config_t *cfg, GKeyFile *kf, const char *group, GHashTable 
 	else
 		g_free(module);
 	return ok;
+}
+
+/* start or size is missing. A key spelt like it (`sise = 1M`) was taken
+ * for a provider option; naming that key says what is really wrong. */
+static bool
+missing_region_key(const char *path, const char *group, const vmmem_region_spec_t *spec,
+		   const char *key, const char *what, GError **error)
+{
+	const char *const wanted[] = { key, NULL };
+
+	for (size_t i = 0; i < spec->n_options; i++) {
+		const struct vmmem_provider_option *o = &spec->options[i];
+
+		if (vmmem__nearest_word(o->key, wanted)) {
+			config_error(error, path, group, o->key, o->value,
+				     "unknown key; did you mean '%s'? (every region needs %s = "
+				     "%s)",
+				     key, key, what);
+			return false;
+		}
+	}
+	config_error(error, path, group, key, NULL, "missing: every region needs %s = %s", key,
+		     what);
+	return false;
 }
 
 /* [region NAME]: start, size, provider, and options. */
@@ -504,16 +536,10 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 	g_strfreev(keys);
 	spec->n_options = options->len;
 	spec->options = (struct vmmem_provider_option *)(void *)g_array_free(options, FALSE);
-	if (ok && !origin->start) {
-		config_error(error, cfg->path, group, "start", NULL,
-			     "missing: every region needs start = ADDRESS");
-		ok = false;
-	}
-	if (ok && !origin->size) {
-		config_error(error, cfg->path, group, "size", NULL,
-			     "missing: every region needs size = BYTES");
-		ok = false;
-	}
+	if (ok && !origin->start)
+		ok = missing_region_key(cfg->path, group, spec, "start", "ADDRESS", error);
+	if (ok && !origin->size)
+		ok = missing_region_key(cfg->path, group, spec, "size", "BYTES", error);
 	return ok;
 }
 

@@ -29,6 +29,7 @@ void vmmem__error_errno(GError **error, int code, int errnum, const char *fmt, .
 typedef struct vmmem__module {
 	char *path;
 	void *handle;
+	int fd;          /* the checked file, loaded as /proc/self/fd/<fd> */
 	const struct vmmem_provider *desc;
 	gint refcount;
 } vmmem__module_t;
@@ -47,6 +48,17 @@ bool vmmem__module_check_options(const vmmem__module_t *module, const char *regi
 /* Calls the provider's optional validate() (VMMEM_PROVIDER_HAS_OP) with
  * the request create() would get, mapping nothing. True if the provider
  * has no validate(); else VMMEM_ERROR_PROVIDER_OPTION with its message. */
+/* The candidate closest to `word` in spelling, for "did you mean"
+ * hints: at most two edits away and fewer than the candidate's length;
+ * NULL if none is that close. `candidates` is NULL-terminated. */
+const char *vmmem__nearest_word(const char *word, const char *const *candidates);
+
+/* The text a provider left in its error buffer `msg` of `size` bytes
+ * after failing with `rc`, else strerror(rc). The buffer is terminated
+ * first: a provider that fills it without a NUL must not make us read
+ * past it. */
+const char *vmmem__provider_message(char *msg, size_t size, int rc);
+
 bool vmmem__module_validate(const vmmem__module_t *module, const char *region_name,
 			    uint64_t start, uint64_t size,
 			    const struct vmmem_provider_option *options, size_t n_options,

@@ -4,16 +4,18 @@
  * Modules are cached by path for the life of the regions that use them:
  * each region holds a reference, and the last reference dlclose()s the
  * module, so no code is ever unmapped while a region it created lives.
- * Each failure stage has its own error code and names the file
- * (see ../shared/notes/plugins.md for how libfabric, GStreamer and p11-kit
- * report the same stages). */
+ * Each failure stage has its own error code and names the file.
+ * Which files are trusted to load is in docs/provider-abi.md. */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -138,32 +140,155 @@ check_descriptor(const char *path, const struct vmmem_provider *d, GError **erro
 	return true;
 }
 
+/* Code that someone else can replace is code that someone else runs in
+ * this process: a provider file, and every directory above it, must be
+ * writable by nobody but root and the user this process runs as. */
+
+static bool
+trusted_owner(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/* Why directory `dir` (with `st`) lets others replace what is in it, or
+ * NULL. A sticky directory owned by root (/tmp) lets nobody rename or
+ * delete another user's entries, so its mode does not matter. */
+static char *
+unsafe_dir_reason(const char *dir, const struct stat *st)
+{
+	if (!trusted_owner(st->st_uid))
+		return g_strdup_printf("directory %s is owned by uid %u, neither root nor this "
+				       "process's user (uid %u)",
+				       dir, (unsigned)st->st_uid, (unsigned)geteuid());
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !((st->st_mode & S_ISVTX) && st->st_uid == 0))
+		return g_strdup_printf("directory %s is writable by %s (mode %04o)", dir,
+				       (st->st_mode & S_IWOTH) ? "everyone" : "its group",
+				       (unsigned)(st->st_mode & 07777));
+	return NULL;
+}
+
+/* Checks every directory from `file`'s parent up to /. `file` is absolute
+ * and free of "." and ".."; stat() follows symlinks, so each step is
+ * checked as what it resolves to. */
+static char *
+unsafe_dirs_reason(const char *file)
+{
+	char *dir = g_path_get_dirname(file);
+	char *why = NULL;
+
+	for (;;) {
+		struct stat st;
+		char *up;
+
+		if (stat(dir, &st) != 0)
+			why = g_strdup_printf("cannot stat directory %s: %s", dir, g_strerror(errno));
+		else
+			why = unsafe_dir_reason(dir, &st);
+		if (why || strcmp(dir, "/") == 0)
+			break;
+		up = g_path_get_dirname(dir);
+		g_free(dir);
+		dir = up;
+	}
+	g_free(dir);
+	return why;
+}
+
+/* Why the opened file `fd` (named `path`) must not be loaded, or NULL.
+ * Checks the open file itself (fstat), and the directories both of the
+ * path as given and of where it really is (a symlink may lead elsewhere;
+ * whoever can write either chain could swap it). */
+static char *
+unsafe_file_reason(int fd, const char *path)
+{
+	struct stat st;
+	char link[32], *real, *given;
+	char *why = NULL;
+
+	if (fstat(fd, &st) != 0)
+		return g_strdup_printf("fstat: %s", g_strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return g_strdup("it is not a regular file");
+	if (!trusted_owner(st.st_uid))
+		return g_strdup_printf("it is owned by uid %u, neither root nor this process's "
+				       "user (uid %u)",
+				       (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & S_IWOTH)
+		return g_strdup_printf("it is writable by everyone (mode %04o)",
+				       (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & S_IWGRP)
+		return g_strdup_printf("it is writable by its group (mode %04o)",
+				       (unsigned)(st.st_mode & 07777));
+	given = g_canonicalize_filename(path, NULL);
+	why = unsafe_dirs_reason(given);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	real = why ? NULL : g_file_read_link(link, NULL);
+	if (!why && !real)
+		why = g_strdup_printf("cannot tell where it is (%s: %s)", link, g_strerror(errno));
+	else if (!why && strcmp(real, given) != 0)
+		why = unsafe_dirs_reason(real);
+	g_free(real);
+	g_free(given);
+	return why;
+}
+
+/* dlclose()s `handle`, and closes its fd unless the object is still
+ * loaded under the fd's name (another handle to the same file, or a
+ * module that cannot be unloaded): that fd number must then never be
+ * reused for another provider, so the fd is left open. */
+static void
+unload(void *handle, int fd)
+{
+	char self[32];
+	void *still;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	dlclose(handle);
+	still = dlopen(self, RTLD_NOW | RTLD_NOLOAD);
+	if (still) {
+		dlclose(still);
+		return;
+	}
+	close(fd);
+}
+
 static vmmem__module_t *
 open_module(const char *path, GError **error)
 {
 	const struct vmmem_provider *(*entry)(void);
 	const struct vmmem_provider *desc;
 	vmmem__module_t *m;
-	struct stat st;
+	char self[32], *why;
 	void *handle;
+	int fd;
 
-	if (stat(path, &st) != 0) {
+	/* The file is opened once and loaded through its fd: what was
+	 * checked is what is loaded, however the path changes meanwhile
+	 * (checking the path and then dlopen()ing it was a race). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		int e = errno;
 		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_NOT_FOUND, e,
 				   "provider file '%s': %s", path, g_strerror(e));
 		return NULL;
 	}
-	/* Code anyone can replace is code anyone can run in this process. */
-	if (st.st_mode & S_IWOTH) {
-		vmmem__error(error, VMMEM_ERROR_PROVIDER_LOAD,
-			     "refusing to load provider %s: it is writable by everyone (mode %04o)",
-			     path, (unsigned)(st.st_mode & 07777));
+	why = unsafe_file_reason(fd, path);
+	if (why) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_LOAD, "refusing to load provider %s: %s",
+			     path, why);
+		g_free(why);
+		close(fd);
 		return NULL;
 	}
-	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* The fd stays open while the module is loaded: the dynamic linker
+	 * knows the object by this name, and would hand the same object back
+	 * for another file opened under the same fd number. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	handle = dlopen(self, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		vmmem__error(error, VMMEM_ERROR_PROVIDER_LOAD, "cannot load provider %s: %s", path,
 			     dlerror());
+		close(fd);
 		return NULL;
 	}
 	*(void **)&entry = dlsym(handle, VMMEM_PROVIDER_ENTRY_SYMBOL);
@@ -171,23 +296,24 @@ open_module(const char *path, GError **error)
 		vmmem__error(error, VMMEM_ERROR_PROVIDER_NO_ENTRY,
 			     "%s is not a vmmem provider: no symbol %s", path,
 			     VMMEM_PROVIDER_ENTRY_SYMBOL);
-		dlclose(handle);
+		unload(handle, fd);
 		return NULL;
 	}
 	desc = entry();
 	if (!desc) {
 		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
 			     "provider %s: %s() returned NULL", path, VMMEM_PROVIDER_ENTRY_SYMBOL);
-		dlclose(handle);
+		unload(handle, fd);
 		return NULL;
 	}
 	if (!check_descriptor(path, desc, error)) {
-		dlclose(handle);
+		unload(handle, fd);
 		return NULL;
 	}
 	m = g_new0(vmmem__module_t, 1);
 	m->path = g_strdup(path);
 	m->handle = handle;
+	m->fd = fd;
 	m->desc = desc;
 	m->refcount = 1;
 	return m;
@@ -234,7 +360,7 @@ vmmem__module_unref(vmmem__module_t *m)
 	/* VMMEM_NO_DLCLOSE keeps providers mapped so that sanitizer and
 	 * valgrind stack traces through them stay readable. */
 	if (!getenv("VMMEM_NO_DLCLOSE"))
-		dlclose(m->handle);
+		unload(m->handle, m->fd);
 	g_free(m->path);
 	g_free(m);
 }
@@ -261,9 +387,15 @@ vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
 		if (!ok) {
 			char *list = known && known[0] ? g_strjoinv(", ", (char **)known)
 						       : g_strdup("none");
+			const char *near = vmmem__nearest_word(key, known);
+			char *hint = near ? g_strdup_printf("did you mean '%s'? ", near)
+					  : g_strdup("");
+
 			vmmem__error(error, VMMEM_ERROR_PROVIDER_OPTION,
-				     "region '%s': provider '%s' (%s) has no option '%s' (it accepts: %s)",
-				     region_name, m->desc->name, m->path, key, list);
+				     "region '%s': provider '%s' (%s) has no option '%s' (%sit "
+				     "accepts: %s)",
+				     region_name, m->desc->name, m->path, key, hint, list);
+			g_free(hint);
 			g_free(list);
 			return false;
 		}
@@ -277,6 +409,61 @@ vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
 		}
 	}
 	return true;
+}
+
+/* Levenshtein distance, two rows; names and keys are short. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *prev = g_new(size_t, lb + 1), *cur = g_new(size_t, lb + 1), d;
+
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t *t;
+
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), sub);
+		}
+		t = prev;
+		prev = cur;
+		cur = t;
+	}
+	d = prev[lb];
+	g_free(prev);
+	g_free(cur);
+	return d;
+}
+
+const char *
+vmmem__nearest_word(const char *word, const char *const *candidates)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	/* Far longer than any key: no hint, and no cost. */
+	if (strlen(word) > 64)
+		return NULL;
+	for (size_t i = 0; candidates && candidates[i]; i++) {
+		size_t d = edit_distance(word, candidates[i]);
+
+		if (d < best_d && d < strlen(candidates[i])) {
+			best = candidates[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+const char *
+vmmem__provider_message(char *msg, size_t size, int rc)
+{
+	msg[size - 1] = '\0';
+	return msg[0] ? msg : g_strerror(rc);
 }
 
 bool
@@ -303,7 +490,7 @@ vmmem__module_validate(const vmmem__module_t *m, const char *region_name, uint64
 	if (rc != 0) {
 		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
 				   "provider '%s' (%s) rejects the region: %s", m->desc->name,
-				   m->path, msg[0] ? msg : g_strerror(rc));
+				   m->path, vmmem__provider_message(msg, sizeof(msg), rc));
 		return false;
 	}
 	return true;

@@ -51,7 +51,7 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 		vmmem__error_errno(error, VMMEM_ERROR_PROVIDER_OPTION, rc,
 				   "region '%s': provider '%s' (%s): %s", r->name,
 				   r->module->desc->name, r->module->path,
-				   msg[0] ? msg : g_strerror(rc));
+				   vmmem__provider_message(msg, sizeof(msg), rc));
 		goto fail;
 	}
 	rc = ops->create(&req, &r->mapping, msg, sizeof(msg));
@@ -60,7 +60,7 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 				   "region '%s' [0x%" PRIx64 ", +0x%" PRIx64 "): provider '%s' (%s) "
 				   "failed: %s",
 				   r->name, r->start, r->size, r->module->desc->name, r->module->path,
-				   msg[0] ? msg : g_strerror(rc));
+				   vmmem__provider_message(msg, sizeof(msg), rc));
 		goto fail;
 	}
 	if (!r->mapping.host || r->mapping.size != r->size ||

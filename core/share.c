@@ -12,10 +12,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
 
 #define MAGIC "VMMEMSHR"
 #define HEADER_SIZE 24
@@ -262,7 +267,47 @@ typedef struct {
 	int sock;
 	GArray *fds;      /* every fd received so far, in order */
 	size_t max_fds;   /* more than this is a protocol error */
+	gint64 deadline;  /* g_get_monotonic_time() by which all must be in; -1: none */
+	int timeout_ms;   /* what the caller gave, for the message */
 } receiver_t;
+
+/* Waits until `sock` is readable or the whole message's deadline passes.
+ * The deadline is for the message, not per read: a sender that trickles
+ * one byte per interval must not keep us forever either. */
+static bool
+wait_readable(receiver_t *rx, size_t got, size_t len, const char *what, GError **error)
+{
+	struct pollfd p = { .fd = rx->sock, .events = POLLIN };
+
+	for (;;) {
+		int left_ms = -1, r;
+
+		if (rx->deadline >= 0) {
+			gint64 left_us = rx->deadline - g_get_monotonic_time();
+
+			left_ms = left_us <= 0 ? 0 : (int)MIN((left_us + 999) / 1000, G_MAXINT);
+		}
+		r = poll(&p, 1, left_ms);
+
+		if (r > 0)
+			return true;
+		if (r == 0) {
+			vmmem__error_errno(error, VMMEM_ERROR_IO, ETIMEDOUT,
+					   "receiving guest memory on socket fd %d: timed out after "
+					   "%d ms with %zu of %zu bytes of %s received (the sender "
+					   "stalled)",
+					   rx->sock, rx->timeout_ms, got, len, what);
+			return false;
+		}
+		if (errno != EINTR) {
+			int e = errno;
+			vmmem__error_errno(error, VMMEM_ERROR_IO, e,
+					   "poll on socket fd %d while receiving guest memory: %s",
+					   rx->sock, g_strerror(e));
+			return false;
+		}
+	}
+}
 
 static void
 take_fds(receiver_t *rx, struct msghdr *msg)
@@ -281,6 +326,45 @@ take_fds(receiver_t *rx, struct msghdr *msg)
 	}
 }
 
+/* This process's fd limit, for messages; 0 if unknown or unlimited. */
+static unsigned long long
+fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (unsigned long long)rl.rlim_cur;
+}
+
+/* The kernel sets MSG_CTRUNC both for a sender that put more fds in one
+ * message than the format allows and for a receiver that could not
+ * install them all (EMFILE). If not even one more fd can be opened now,
+ * it was the latter, and the message says so. */
+static void
+truncated_fds_error(receiver_t *rx, const char *what, GError **error)
+{
+	int probe = fcntl(rx->sock, F_DUPFD_CLOEXEC, 0);
+
+	if (probe < 0 && (errno == EMFILE || errno == ENFILE)) {
+		int e = errno;
+
+		vmmem__error_errno(error, VMMEM_ERROR_IO, e,
+				   "receiving guest memory on socket fd %d (%s): this process ran "
+				   "out of fds (%s; RLIMIT_NOFILE is %llu) after receiving %u, "
+				   "and the kernel dropped the rest (the message carries one fd "
+				   "per region)",
+				   rx->sock, what, g_strerror(e), fd_limit(), rx->fds->len);
+		return;
+	}
+	if (probe >= 0)
+		close(probe);
+	vmmem__error(error, VMMEM_ERROR_PROTOCOL,
+		     "received guest memory (%s): the peer sent more fds in one message than "
+		     "the %d the format allows; some were dropped",
+		     what, FDS_PER_MSG);
+}
+
 /* Reads exactly `len` bytes, keeping any fds that come with them. */
 static bool
 receive_exact(receiver_t *rx, void *data, size_t len, const char *what, GError **error)
@@ -295,14 +379,20 @@ receive_exact(receiver_t *rx, void *data, size_t len, const char *what, GError *
 		struct iovec iov = { (uint8_t *)data + got, len - got };
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 				      .msg_controllen = sizeof(ctl.buf) };
-		ssize_t r = recvmsg(rx->sock, &msg, MSG_CMSG_CLOEXEC);
+		ssize_t r;
 
+		/* With a deadline, never block in recvmsg(): poll first, then
+		 * read only what is there. */
+		if (rx->deadline >= 0 && !wait_readable(rx, got, len, what, error))
+			return false;
+		r = recvmsg(rx->sock, &msg,
+			    MSG_CMSG_CLOEXEC | (rx->deadline >= 0 ? MSG_DONTWAIT : 0));
 		if (r < 0) {
 			int e = errno;
 			if (e == EINTR)
 				continue;
 			if ((e == EAGAIN || e == EWOULDBLOCK) &&
-			    wait_ready(rx->sock, POLLIN, "receiving guest memory", error))
+			    wait_readable(rx, got, len, what, error))
 				continue;
 			if (e == EAGAIN || e == EWOULDBLOCK)
 				return false;
@@ -313,10 +403,7 @@ receive_exact(receiver_t *rx, void *data, size_t len, const char *what, GError *
 		}
 		take_fds(rx, &msg);
 		if (msg.msg_flags & MSG_CTRUNC) {
-			vmmem__error(error, VMMEM_ERROR_PROTOCOL,
-				     "received guest memory (%s): the peer sent more fds in one "
-				     "message than the %d the format allows; some were dropped",
-				     what, FDS_PER_MSG);
+			truncated_fds_error(rx, what, error);
 			return false;
 		}
 		if (rx->fds->len > rx->max_fds) {
@@ -424,23 +511,45 @@ receive_record(receiver_t *rx, uint32_t i, record_t *rec, GError **error)
 	return true;
 }
 
+/* True if `fd` is a memfd. F_GET_SEALS alone cannot tell: the kernel
+ * answers it for every tmpfs and hugetlbfs file too (with F_SEAL_SEAL for
+ * a file that was never allowed seals), so the name the kernel gives the
+ * open file decides: a memfd's is "/memfd:NAME (deleted)". Without /proc
+ * every fd that answers F_GET_SEALS is taken for a memfd, which refuses
+ * too much rather than too little. */
+static bool
+is_memfd(int fd)
+{
+	char link[32], target[16];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, target, sizeof(target));
+	if (len < 0)
+		return fcntl(fd, F_GET_SEALS) >= 0;
+	return (size_t)len >= strlen("/memfd:") && memcmp(target, "/memfd:", strlen("/memfd:")) == 0;
+}
+
 /* A peer that can shrink a shared file can make every access of ours to
  * the lost pages raise SIGBUS. A memfd can be sealed against that, so an
- * unsealed one is refused; files that cannot carry seals (hugetlbfs,
- * regular files) are accepted, as every vhost-user backend does, and
- * share.h says so. */
+ * unsealed one is refused; other files (tmpfs and hugetlbfs files,
+ * regular files) cannot be sealed by their owner and are accepted, as
+ * every vhost-user backend does, and share.h says so. */
 static bool
 check_seals(const record_t *recs, uint32_t n, const int *fds, GError **error)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		int seals = fcntl(fds[i], F_GET_SEALS);
+		int seals;
 
-		if (seals >= 0 && !(seals & F_SEAL_SHRINK)) {
+		if (!is_memfd(fds[i]))
+			continue;
+		seals = fcntl(fds[i], F_GET_SEALS);
+		if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
 			vmmem__error(error, VMMEM_ERROR_PROTOCOL,
-				     "received guest memory, region '%s' (record %u): its memfd is "
-				     "not sealed against shrinking (F_SEAL_SHRINK), so the sender "
-				     "could truncate it under this process",
-				     recs[i].name, i);
+				     "received guest memory, region '%s' (record %u, fd %d): its "
+				     "memfd is not sealed against shrinking (F_SEAL_SHRINK), so the "
+				     "sender could truncate it under this process",
+				     recs[i].name, i, fds[i]);
 			return false;
 		}
 	}
@@ -455,6 +564,7 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
 	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 5 * (size_t)n);
 	GPtrArray *strings = g_ptr_array_new_with_free_func(g_free);
+	GError *local = NULL;
 	vmmem_memory_t *mem;
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -480,9 +590,17 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 		specs[i].options = o;
 		specs[i].n_options = 5;
 	}
-	mem = vmmem_memory_new(specs, n, error);
+	mem = vmmem_memory_new(specs, n, &local);
+	if (!mem && vmmem_error_get_errno(local) == EMFILE)
+		g_prefix_error(&local, "building the received guest memory: this process ran out "
+			       "of fds (RLIMIT_NOFILE is %llu; each region keeps one fd of its "
+			       "own, and the %u received ones are held until all regions "
+			       "are built): ",
+			       fd_limit(), n);
+	else if (!mem)
+		g_prefix_error(&local, "building the received guest memory: ");
 	if (!mem)
-		g_prefix_error(error, "building the received guest memory: ");
+		g_propagate_error(error, local);
 	for (uint32_t i = 0; mem && i < n; i++) {
 		const vmmem_region_t *r = vmmem_memory_find_region(mem, vmmem_guest_addr(recs[i].start));
 
@@ -505,7 +623,16 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 vmmem_memory_t *
 vmmem_memory_receive(int sock, GError **error)
 {
-	receiver_t rx = { .sock = sock, .max_fds = VMMEM_SHARE_MAX_REGIONS };
+	return vmmem_memory_receive_timeout(sock, -1, error);
+}
+
+vmmem_memory_t *
+vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
+{
+	receiver_t rx = { .sock = sock, .max_fds = VMMEM_SHARE_MAX_REGIONS,
+			  .deadline = timeout_ms < 0 ? -1
+						  : g_get_monotonic_time() + (gint64)timeout_ms * 1000,
+			  .timeout_ms = timeout_ms };
 	uint8_t header[HEADER_SIZE];
 	record_t *recs = NULL;
 	uint32_t n = 0, got = 0;

@@ -428,9 +428,9 @@ test_read_slice_hole_leaves_buffer_unchanged(const tu_provider_t *p)
 	g_assert_false(vmmem_memory_read_slice(mem, G(2 * TU_2M - 0x10), buf, sizeof(buf), &err));
 	tu_assert_error(&err, VMMEM_ERROR_PARTIAL_RANGE, "0x400000", "0x40 bytes", "only 0x10");
 	g_assert_true(tu_all(buf, sizeof(buf), 0xee));
-	/* Starting in the hole: nothing available. */
+	/* Starting in the hole: no byte is backed at the start address. */
 	g_assert_false(vmmem_memory_read_slice(mem, G(3 * TU_2M), buf, sizeof(buf), &err));
-	tu_assert_error(&err, VMMEM_ERROR_PARTIAL_RANGE, "0x600000", "only 0x0");
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000", "not backed");
 	g_assert_true(tu_all(buf, sizeof(buf), 0xee));
 	vmmem_memory_unref(mem);
 }
@@ -567,14 +567,52 @@ test_obj_hole_fails_unchanged(const tu_provider_t *p)
 	GError *err = NULL;
 
 	g_assert_false(VMMEM_MEMORY_READ_OBJ(mem, G(3 * TU_2M), &v, &err));
-	tu_assert_error(&err, VMMEM_ERROR_PARTIAL_RANGE, "0x600000");
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
 	g_assert_cmphex(v, ==, 0xeeeeeeeeeeeeeeeeull);
 	/* Half before the hole. */
 	memset(&d, 0x33, sizeof(d));
 	g_assert_false(VMMEM_MEMORY_WRITE_OBJ(mem, G(2 * TU_2M - 4), &d, &err));
 	tu_assert_error(&err, VMMEM_ERROR_PARTIAL_RANGE, "0x400000", "0x10 bytes", "only 0x4");
+	/* At the hole's first byte: nothing is backed at the start. */
 	g_assert_false(VMMEM_MEMORY_WRITE_OBJ(mem, G(2 * TU_2M), &v, &err));
-	tu_assert_error(&err, VMMEM_ERROR_PARTIAL_RANGE, "0x400000");
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x400000");
+	tu_assert_pattern(mem);
+	vmmem_memory_unref(mem);
+}
+
+/* <vmmem/error.h>: INVALID_ADDRESS is "no byte is backed at the start
+ * address", whichever family is asked; PARTIAL_RANGE is a range that
+ * starts backed and runs into a hole. */
+static void
+test_hole_at_start_is_invalid_address_in_every_family(const tu_provider_t *p)
+{
+	vmmem_memory_t *mem = tu_memory_new(p, tu_layout3, 3);
+	uint64_t hole = 3 * TU_2M, v = 0;
+	uint8_t buf[16] = { 0 };
+	struct iovec iov[2];
+	size_t n = 0;
+	vmmem_slice_t s;
+	GError *err = NULL;
+
+	g_assert_false(vmmem_memory_read_slice(mem, G(hole), buf, sizeof(buf), &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	g_assert_false(vmmem_memory_write_slice(mem, G(hole), buf, sizeof(buf), &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	g_assert_false(VMMEM_MEMORY_READ_OBJ(mem, G(hole), &v, &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	g_assert_false(VMMEM_MEMORY_WRITE_OBJ(mem, G(hole), &v, &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	g_assert_false(vmmem_memory_get_slice(mem, G(hole), sizeof(buf), &s, &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	g_assert_false(vmmem_memory_get_iovec(mem, G(hole), sizeof(buf), iov, 2, &n, &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	g_assert_false(vmmem_memory_write_all_to_fd(mem, G(hole), -1, sizeof(buf), &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	g_assert_false(vmmem_memory_read_exact_from_fd(mem, G(hole), -1, sizeof(buf), &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x600000");
+	/* One byte backed at the start makes it a partial range instead. */
+	g_assert_false(vmmem_memory_write_slice(mem, G(2 * TU_2M - 1), buf, sizeof(buf), &err));
+	tu_assert_error(&err, VMMEM_ERROR_PARTIAL_RANGE, "0x400000", "only 0x1");
 	tu_assert_pattern(mem);
 	vmmem_memory_unref(mem);
 }
@@ -822,6 +860,8 @@ main(int argc, char **argv)
 
 	tu_add_per_provider("/access/obj/roundtrip-straddling-and-aligned", test_obj_roundtrip);
 	tu_add_per_provider("/access/obj/hole-fails-unchanged", test_obj_hole_fails_unchanged);
+	tu_add_per_provider("/access/hole-at-start/invalid-address-in-every-family",
+			    test_hole_at_start_is_invalid_address_in_every_family);
 
 	tu_add_per_provider("/access/atomic/every-width-and-order",
 			    test_load_store_every_width_and_order);

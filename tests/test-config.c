@@ -3,9 +3,11 @@
  * file, group, key and value), the lookup order, and mapping the result. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <vmmem/provider.h>
 #include <vmmem/vmmem.h>
 
 static char *tmpdir;
@@ -215,6 +217,40 @@ test_bad_sizes_say_why(void)
 	}
 }
 
+/* One grammar: what a configuration file, a provider option and the
+ * benchmark accept is the same, value for value. */
+static void
+test_one_grammar_for_core_and_providers(void)
+{
+	static const struct { const char *text; bool ok; uint64_t value; } cases[] = {
+		{ "0100000", true, 100000 }, /* decimal, as docs/config.md says, not octal */
+		{ "0x8000", true, 0x8000 },  { "4K", true, 4096 },   { "1t", true, 1ull << 40 },
+		{ "\t4K", false, 0 },       { " 4K", false, 0 },    { "+1", false, 0 },
+		{ "-1", false, 0 },          { "4K ", false, 0 },    { "0x", false, 0 },
+		{ "1KB", false, 0 },         { "", false, 0 },       { "16777216T", false, 0 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		uint64_t core = 0, provider = 0;
+		bool provider_ok = vmmem_provider_parse_size(cases[i].text, &provider);
+
+		g_assert_cmpint(vmmem_parse_size(cases[i].text, &core, NULL) == VMMEM_SIZE_OK, ==,
+				cases[i].ok);
+		g_assert_cmpint(provider_ok, ==, cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_cmpuint(core, ==, cases[i].value);
+			g_assert_cmpuint(provider, ==, cases[i].value);
+		}
+	}
+	/* The configuration file reads it the same way. */
+	{
+		vmmem_config_t *cfg = load_ok("[region a]\nstart = 0100000\nsize = 4K\n");
+
+		g_assert_cmpuint(vmmem_config_regions(cfg, NULL)[0].start.raw, ==, 100000);
+		vmmem_config_free(cfg);
+	}
+}
+
 /* ---- parse errors ---- */
 
 static void
@@ -252,6 +288,26 @@ test_missing_size(void)
 		     NULL);
 }
 
+/* `sise` was taken for a provider option, so the error said only that
+ * size is missing; it names the key and the one it resembles now. */
+static void
+test_misspelt_key_named_with_suggestion(void)
+{
+	expect_error("[region a]\nstart = 0\nsise = 1M\n", VMMEM_ERROR_CONFIG,
+		     "[region a] sise = '1M'", "unknown key; did you mean 'size'?", NULL);
+	expect_error("[region a]\nstrat = 0\nsize = 1M\n", VMMEM_ERROR_CONFIG,
+		     "[region a] strat = '0'", "did you mean 'start'?", NULL);
+	expect_error("[memory]\nprovder = memfd\n[region a]\nstart = 0\nsize = 4K\n",
+		     VMMEM_ERROR_CONFIG, "[memory] provder", "did you mean 'provider'?", NULL);
+	/* A provider option: the provider's list is searched. */
+	expect_error("[region a]\nstart = 0\nsize = 4K\nsharred = yes\n",
+		     VMMEM_ERROR_PROVIDER_OPTION, "no option 'sharred'", "did you mean 'shared'?",
+		     NULL);
+	/* Nothing close: no guess. */
+	expect_error("[region a]\nstart = 0\ncolour = red\n", VMMEM_ERROR_CONFIG,
+		     "[region a] size", "missing", NULL);
+}
+
 static void
 test_region_needs_a_name(void)
 {
@@ -278,6 +334,42 @@ test_key_given_twice(void)
 {
 	expect_error("[region a]\nstart = 0\nsize = 4K\nstart = 8K\n", VMMEM_ERROR_CONFIG,
 		     "[region a] start", "given twice", NULL);
+}
+
+/* 100k keys in one group: every one is kept, and a duplicate after all
+ * of them is still found (a pairwise check took about 100 s here). */
+static void
+test_many_keys_in_one_group(void)
+{
+	enum { N = 100000 };
+	GString *text = g_string_new("[region a]\nstart = 0\nsize = 4K\n");
+	const vmmem_region_spec_t *specs;
+	GError *error = NULL;
+	vmmem_config_t *cfg;
+	size_t n = 0;
+	char *path;
+
+	for (int i = 0; i < N; i++)
+		g_string_append_printf(text, "k%d=1\n", i); /* under the 1 MiB file limit */
+	path = write_conf(text->str);
+	cfg = vmmem_config_load(path, &error);
+	g_assert_no_error(error);
+	specs = vmmem_config_regions(cfg, &n);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpuint(specs[0].n_options, ==, N);
+	g_assert_cmpstr(specs[0].options[N - 1].key, ==, "k99999");
+	vmmem_config_free(cfg);
+	g_free(path);
+
+	g_string_append(text, "k4711=2\n");
+	path = write_conf(text->str);
+	g_assert_null(vmmem_config_load(path, &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, "[region a] k4711"));
+	g_assert_nonnull(strstr(error->message, "given twice"));
+	g_clear_error(&error);
+	g_free(path);
+	g_string_free(text, TRUE);
 }
 
 static void
@@ -675,6 +767,28 @@ test_all_regions_hotplug_needs_a_space(void)
 	vmmem_config_free(cfg);
 }
 
+/* Opening a FIFO waits for a writer, reading it waits for data: neither
+ * may happen; the file is refused as not regular, naming it. */
+static void
+test_fifo_refused_without_blocking(void)
+{
+	char *path = g_strdup_printf("%s/fifo.conf", tmpdir);
+	GError *error = NULL;
+
+	g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+	g_assert_null(vmmem_config_load(path, &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, path));
+	g_assert_nonnull(strstr(error->message, "a FIFO, not a regular file"));
+	g_clear_error(&error);
+	g_assert_null(vmmem_config_load("/dev/zero", &error));
+	g_assert_nonnull(strstr(error->message, "/dev/zero"));
+	g_assert_nonnull(strstr(error->message, "a character device"));
+	g_clear_error(&error);
+	g_unlink(path);
+	g_free(path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -685,6 +799,8 @@ main(int argc, char **argv)
 	g_assert_nonnull(tmpdir);
 	g_unsetenv("VMMEM_CONFIG");
 
+	g_test_add_func("/config/lookup/fifo-or-device-refused-without-blocking",
+			test_fifo_refused_without_blocking);
 	g_test_add_func("/config/format/example-file-parses", test_example_file_parses);
 	g_test_add_func("/config/format/nul-byte-refused-naming-line", test_nul_byte_refused_naming_line);
 	g_test_add_func("/config/format/trailing-comment-is-stripped",
@@ -695,15 +811,21 @@ main(int argc, char **argv)
 			test_region_without_provider_gets_mmap);
 	g_test_add_func("/config/size/accepted-forms", test_sizes_parse);
 	g_test_add_func("/config/size/bad-sizes-say-why", test_bad_sizes_say_why);
+	g_test_add_func("/config/size/one-grammar-for-core-providers-and-bench",
+			test_one_grammar_for_core_and_providers);
 	g_test_add_func("/config/error/unknown-memory-key", test_unknown_memory_key);
 	g_test_add_func("/config/error/unknown-provider-group-key", test_unknown_provider_group_key);
 	g_test_add_func("/config/error/unknown-group", test_unknown_group);
 	g_test_add_func("/config/error/missing-start", test_missing_start);
 	g_test_add_func("/config/error/missing-size", test_missing_size);
+	g_test_add_func("/config/error/misspelt-key-named-with-nearest-valid-key",
+			test_misspelt_key_named_with_suggestion);
 	g_test_add_func("/config/error/region-needs-a-name", test_region_needs_a_name);
 	g_test_add_func("/config/error/no-regions", test_no_regions);
 	g_test_add_func("/config/error/group-given-twice", test_group_given_twice);
 	g_test_add_func("/config/error/key-given-twice", test_key_given_twice);
+	g_test_add_func("/config/format/100k-keys-in-one-group-kept-and-duplicate-found",
+			test_many_keys_in_one_group);
 	g_test_add_func("/config/error/syntax-error-names-the-file",
 			test_syntax_error_names_the_file);
 	g_test_add_func("/config/error/relative-module-path", test_relative_module_path);

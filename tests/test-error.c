@@ -63,7 +63,7 @@ test_every_code_has_name_and_message(void)
 		g_assert_cmpuint(strlen(codes[i].message), >, 0);
 	}
 	g_assert_cmpstr(vmmem_error_code_message(VMMEM_ERROR_PARTIAL_RANGE), ==,
-			"an all-or-nothing access whose range is only partly backed");
+			"an all-or-nothing access whose range starts backed and runs into a hole");
 }
 
 static void

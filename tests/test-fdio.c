@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -331,6 +333,81 @@ test_read_exact_retries_eintr(const tu_provider_t *p)
 	vmmem_memory_unref(mem);
 }
 
+static bool
+sigpipe_pending(void)
+{
+	sigset_t set;
+
+	g_assert_cmpint(sigpending(&set), ==, 0);
+	return sigismember(&set, SIGPIPE) == 1;
+}
+
+/* The child's half: SIGPIPE at its default action (death), writes to a
+ * pipe and a socket whose readers have gone. */
+static void
+epipe_child(const tu_provider_t *p)
+{
+	vmmem_memory_t *mem = tu_memory_new(p, tu_layout1, 1);
+	struct sigaction sa;
+	sigset_t pipe_set, mask;
+	size_t done = 99;
+	int fds[2], sv[2];
+	GError *err = NULL;
+
+	signal(SIGPIPE, SIG_DFL);
+	g_assert_cmpint(pipe(fds), ==, 0);
+	close(fds[0]);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	close(sv[1]);
+	g_assert_false(vmmem_memory_write_all_to_fd(mem, G(0), fds[1], 16, &err));
+	g_assert_error(err, VMMEM_ERROR, VMMEM_ERROR_IO);
+	g_assert_cmpint(vmmem_error_get_errno(err), ==, EPIPE);
+	g_assert_nonnull(strstr(err->message, "fd "));
+	g_clear_error(&err);
+	g_assert_false(vmmem_memory_write_to_fd(mem, G(0), sv[0], 16, &done, &err));
+	g_assert_cmpint(vmmem_error_get_errno(err), ==, EPIPE);
+	g_assert_cmpuint(done, ==, 0);
+	g_clear_error(&err);
+	g_assert_false(vmmem_region_write_all_to_fd(vmmem_memory_region(mem, 0), R(0), fds[1], 16,
+						    &err));
+	g_assert_cmpint(vmmem_error_get_errno(err), ==, EPIPE);
+	g_clear_error(&err);
+	/* Nothing is left behind: the disposition, the mask, no pending signal. */
+	g_assert_cmpint(sigaction(SIGPIPE, NULL, &sa), ==, 0);
+	g_assert_true(sa.sa_handler == SIG_DFL);
+	g_assert_cmpint(pthread_sigmask(SIG_SETMASK, NULL, &mask), ==, 0);
+	g_assert_false(sigismember(&mask, SIGPIPE));
+	g_assert_false(sigpipe_pending());
+	/* A SIGPIPE the caller had pending already is the caller's: it stays. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	raise(SIGPIPE);
+	g_assert_false(vmmem_memory_write_all_to_fd(mem, G(0), fds[1], 16, &err));
+	g_assert_cmpint(vmmem_error_get_errno(err), ==, EPIPE);
+	g_clear_error(&err);
+	g_assert_true(sigpipe_pending());
+	vmmem_memory_unref(mem);
+	_exit(0);
+}
+
+static void
+test_gone_reader_is_epipe_not_sigpipe(const tu_provider_t *p)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		epipe_child(p);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	if (WIFSIGNALED(status))
+		g_error("the child died of signal %d (%s)", WTERMSIG(status),
+			strsignal(WTERMSIG(status)));
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -348,5 +425,7 @@ main(int argc, char **argv)
 	tu_add_per_provider("/fdio/bad-fd-is-io-error-with-errno", test_bad_fd_is_io_error_with_errno);
 	tu_add_per_provider("/fdio/region-and-slice-families", test_region_and_slice_fd);
 	tu_add_per_provider("/fdio/read-exact/retries-eintr", test_read_exact_retries_eintr);
+	tu_add_per_provider("/fdio/write/gone-reader-is-epipe-not-sigpipe",
+			    test_gone_reader_is_epipe_not_sigpipe);
 	return g_test_run();
 }

@@ -23,7 +23,7 @@ else
 	echo "not ok 1 - --list names every line (missing:${missing:-} of $n)"
 fi
 
-"$bench" --guest-size 16777216 --min-time 0.0005 --reps 1 --reader-secs 0.02 >"$tmp/out" 2>"$tmp/err"
+"$bench" --guest-size 16M --min-time 0.0005 --reps 1 --reader-secs 0.02 >"$tmp/out" 2>"$tmp/err"
 rc=$?
 bad=$(awk 'NF != 3 || $2 !~ /^[0-9.]+$/' "$tmp/out")
 got=$(wc -l <"$tmp/out")

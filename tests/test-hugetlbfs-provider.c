@@ -239,6 +239,32 @@ test_unsupported_page_size_lists_sizes(void)
 			    &error, VMMEM_ERROR_PROVIDER_OPTION, "option page-size = '4M': this kernel has no huge pages of that size");
 }
 
+/* The hint must be a command that works: mount reads pagesize=1G, and
+ * refuses "1 GiB". */
+static void
+test_mount_hint_is_a_working_command(void)
+{
+	GError *error = NULL;
+	char *mounts = NULL;
+
+	if (!g_file_test("/sys/kernel/mm/hugepages/hugepages-1048576kB", G_FILE_TEST_IS_DIR)) {
+		g_test_skip("this kernel has no 1 GiB huge pages");
+		return;
+	}
+	g_assert_true(g_file_get_contents("/proc/mounts", &mounts, NULL, NULL));
+	if (strstr(mounts, "pagesize=1024M") || strstr(mounts, "pagesize=1G")) {
+		g_test_skip("a 1 GiB hugetlbfs mount exists, so there is no hint to give");
+		g_free(mounts);
+		return;
+	}
+	g_free(mounts);
+	expect_error(hugetest_new("hugetlbfs", 0, GiB(1), &error, "mount-dir=auto",
+				  "page-size=1G", NULL),
+		     &error, VMMEM_ERROR_PROVIDER_OPTION,
+		     "no writable hugetlbfs mount of 1 GiB pages in /proc/mounts (mount one: "
+		     "mount -t hugetlbfs -o pagesize=1G none DIR)");
+}
+
 static void
 test_noreserve_without_prefault_refused(void)
 {
@@ -419,6 +445,8 @@ main(int argc, char **argv)
 	g_test_add_func("/hugetlbfs/layout/unaligned-start-refused", test_unaligned_start_refused);
 	g_test_add_func("/hugetlbfs/options/unsupported-page-size-refused",
 			test_unsupported_page_size_lists_sizes);
+	g_test_add_func("/hugetlbfs/file/mount-dir-auto-hint-says-pagesize-1G",
+			test_mount_hint_is_a_working_command);
 	g_test_add_func("/hugetlbfs/options/noreserve-without-prefault-refused",
 			test_noreserve_without_prefault_refused);
 	g_test_add_func("/hugetlbfs/out-of-pages/reserved-fails-at-creation-with-counts",

@@ -3,9 +3,11 @@
  * naming the file; modules are shared between memories and stay loaded
  * while any region uses them. Uses the deliberately broken modules in
  * $VMMEM_TEST_PROVIDERS_DIR (tests/providers/broken.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -163,6 +165,36 @@ test_create_failure_carries_provider_message(void)
 	g_free(path);
 }
 
+/* The message ends at the provider's buffer: its 511 first bytes, and
+ * nothing read past the 512th. */
+static void
+expect_unterminated_cut(const char *region, int code)
+{
+	char *path = g_build_filename(broken_dir(), "unterminated-message.so", NULL);
+	vmmem_region_spec_t s = { .name = region, .start = { 0 }, .size = TU_2M, .provider = path };
+	char *xs = g_strnfill(511, 'x');
+	const char *run;
+	GError *err = NULL;
+
+	g_assert_null(vmmem_memory_new(&s, 1, &err));
+	g_assert_error(err, VMMEM_ERROR, code);
+	g_assert_cmpint(vmmem_error_get_errno(err), ==, EIO);
+	g_assert_nonnull(strstr(err->message, path));
+	run = strstr(err->message, xs);
+	g_assert_nonnull(run);
+	g_assert_cmpuint(strlen(run), ==, 511);
+	g_clear_error(&err);
+	g_free(xs);
+	g_free(path);
+}
+
+static void
+test_unterminated_provider_message_is_cut(void)
+{
+	expect_unterminated_cut("ram", VMMEM_ERROR_PROVIDER_CREATE);
+	expect_unterminated_cut("validate", VMMEM_ERROR_PROVIDER_OPTION);
+}
+
 static void
 test_world_writable_refused(void)
 {
@@ -185,6 +217,156 @@ test_world_writable_refused(void)
 	vmmem_memory_unref(mem);
 	g_free(data);
 	g_free(src);
+	g_free(copy);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+/* A copy of the mmap provider at dir/name with `mode`; returns its path. */
+static char *
+copy_mmap(const char *dir, const char *name, int mode)
+{
+	char *src = mmap_path(), *copy = g_build_filename(dir, name, NULL);
+	char *data = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_get_contents(src, &data, &len, NULL));
+	g_assert_true(g_file_set_contents(copy, data, (gssize)len, NULL));
+	g_assert_cmpint(g_chmod(copy, mode), ==, 0);
+	g_free(data);
+	g_free(src);
+	return copy;
+}
+
+static void
+expect_loads(const char *path)
+{
+	vmmem_region_spec_t s = { .start = { 0 }, .size = TU_2M, .provider = path };
+	GError *err = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&s, 1, &err);
+
+	g_assert_no_error(err);
+	vmmem_memory_unref(mem);
+}
+
+/* A file with the group-write bit: anyone in the group could replace it. */
+static void
+test_group_writable_refused(void)
+{
+	char *dir = tu_tmpdir(), *copy = copy_mmap(dir, "copy.so", 0664);
+
+	expect_fail(copy, VMMEM_ERROR_PROVIDER_LOAD, copy, "writable by its group (mode 0664)");
+	g_assert_cmpint(g_chmod(copy, 0644), ==, 0);
+	expect_loads(copy);
+	g_free(copy);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+/* Owned by neither root nor us: its owner could change it at any time.
+ * Needs root to give the file away. */
+static void
+test_foreign_owner_refused(void)
+{
+	char *dir, *copy;
+
+	if (geteuid() != 0) {
+		g_test_skip("needs root to chown a file to another user");
+		return;
+	}
+	dir = tu_tmpdir();
+	copy = copy_mmap(dir, "copy.so", 0644);
+	g_assert_cmpint(chown(copy, 4242, 4242), ==, 0);
+	expect_fail(copy, VMMEM_ERROR_PROVIDER_LOAD, copy, "owned by uid 4242");
+	g_assert_cmpint(chown(copy, 0, 0), ==, 0);
+	expect_loads(copy);
+	g_free(copy);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+/* Whoever can write a directory on the path can rename another file into
+ * the provider's place; a sticky directory owned by root (like /tmp) is
+ * the exception, as nobody may rename another's entries there. */
+static void
+test_writable_directory_refused(void)
+{
+	char *dir = tu_tmpdir(), *sub = g_build_filename(dir, "open", NULL), *copy;
+
+	g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
+	copy = copy_mmap(sub, "copy.so", 0644);
+	g_assert_cmpint(g_chmod(sub, 0777), ==, 0);
+	expect_fail(copy, VMMEM_ERROR_PROVIDER_LOAD, copy, sub);
+	expect_fail(copy, VMMEM_ERROR_PROVIDER_LOAD, copy, "writable by everyone (mode 0777)");
+	g_assert_cmpint(g_chmod(sub, 0775), ==, 0);
+	expect_fail(copy, VMMEM_ERROR_PROVIDER_LOAD, copy, "writable by its group (mode 0775)");
+	if (geteuid() == 0) {
+		g_assert_cmpint(g_chmod(sub, 01777), ==, 0);
+		expect_loads(copy);
+		g_assert_cmpint(chown(sub, 4242, 4242), ==, 0);
+		expect_fail(copy, VMMEM_ERROR_PROVIDER_LOAD, copy, "owned by uid 4242");
+		g_assert_cmpint(chown(sub, 0, 0), ==, 0);
+	}
+	g_assert_cmpint(g_chmod(sub, 0755), ==, 0);
+	expect_loads(copy);
+	g_unlink(copy);
+	g_rmdir(sub);
+	g_free(copy);
+	g_free(sub);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+/* The file opened is the file checked and loaded: a symlink to a file
+ * anyone can write is refused for what it points at, and a symlink that
+ * lives in a directory others can write is refused for that directory. */
+static void
+test_symlinks_checked_on_both_ends(void)
+{
+	char *dir = tu_tmpdir(), *open_dir = g_build_filename(dir, "open", NULL);
+	char *bad = copy_mmap(dir, "bad.so", 0644), *good = copy_mmap(dir, "good.so", 0644);
+	char *to_bad = g_build_filename(dir, "to-bad.so", NULL);
+	char *swappable = g_build_filename(open_dir, "to-good.so", NULL);
+
+	g_assert_cmpint(g_chmod(bad, 0666), ==, 0);
+	g_assert_cmpint(symlink(bad, to_bad), ==, 0);
+	expect_fail(to_bad, VMMEM_ERROR_PROVIDER_LOAD, to_bad, "writable by everyone");
+	g_assert_cmpint(g_mkdir(open_dir, 0777), ==, 0);
+	g_assert_cmpint(g_chmod(open_dir, 0777), ==, 0);
+	g_assert_cmpint(symlink(good, swappable), ==, 0);
+	expect_fail(swappable, VMMEM_ERROR_PROVIDER_LOAD, swappable, open_dir);
+	g_assert_cmpint(g_chmod(open_dir, 0755), ==, 0);
+	expect_loads(swappable);
+	g_unlink(swappable);
+	g_unlink(to_bad);
+	g_unlink(bad);
+	g_unlink(good);
+	g_rmdir(open_dir);
+	g_free(swappable);
+	g_free(to_bad);
+	g_free(good);
+	g_free(bad);
+	g_free(open_dir);
+	tu_rmdir(dir);
+	g_free(dir);
+}
+
+/* Two paths to one file, each loaded and let go in turn, then a different
+ * file: the dynamic linker knows modules by their /proc/self/fd name, so
+ * a reused fd number must never hand back the wrong module. */
+static void
+test_fd_names_never_alias_another_module(void)
+{
+	char *dir = tu_tmpdir(), *copy = copy_mmap(dir, "copy.so", 0644);
+	char *other = g_build_filename(broken_dir(), "create-fails.so", NULL);
+
+	for (int i = 0; i < 3; i++) {
+		expect_loads(copy);
+		expect_fail(other, VMMEM_ERROR_PROVIDER_CREATE, other,
+			    "the test provider refuses every region");
+	}
+	g_free(other);
+	g_unlink(copy);
 	g_free(copy);
 	tu_rmdir(dir);
 	g_free(dir);
@@ -270,7 +452,17 @@ main(int argc, char **argv)
 	g_test_add_func("/loader/invalid-descriptor/no-name-no-create", test_invalid_descriptor);
 	g_test_add_func("/loader/create-fails/carries-provider-message",
 			test_create_failure_carries_provider_message);
+	g_test_add_func("/loader/provider-message-without-nul-is-cut-at-its-buffer",
+			test_unterminated_provider_message_is_cut);
 	g_test_add_func("/loader/world-writable-file-refused", test_world_writable_refused);
+	g_test_add_func("/loader/refuses/group-writable-file", test_group_writable_refused);
+	g_test_add_func("/loader/refuses/file-owned-by-another-user", test_foreign_owner_refused);
+	g_test_add_func("/loader/refuses/directory-others-can-write-unless-sticky-root",
+			test_writable_directory_refused);
+	g_test_add_func("/loader/refuses/symlink-to-unsafe-file-or-in-unsafe-directory",
+			test_symlinks_checked_on_both_ends);
+	g_test_add_func("/loader/load/reused-fd-number-never-aliases-another-module",
+			test_fd_names_never_alias_another_module);
 	g_test_add_func("/loader/found-through-provider-path", test_found_through_provider_path);
 	g_test_add_func("/loader/shared-module-outlives-one-memory",
 			test_shared_module_outlives_one_memory);

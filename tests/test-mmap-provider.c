@@ -223,6 +223,10 @@ test_bad_option_values_name_option(void)
 		{ { { "allocate", "perhaps" } }, 1, "allocate" },
 		{ { { "path", path }, { "offset", "0x123" } }, 2, "offset" },
 		{ { { "path", path }, { "offset", "lots" } }, 2, "offset" },
+		/* The core's grammar: decimal 10000 (not a page multiple), not
+		 * octal 0x1000; and no leading whitespace. */
+		{ { { "path", path }, { "offset", "010000" } }, 2, "offset" },
+		{ { { "path", path }, { "offset", "\t4096" } }, 2, "offset" },
 		{ { { "offset", "0x1000" } }, 1, "offset" },
 		{ { { "path", path }, { "fd", "0" } }, 2, "fd" },
 	};

@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -482,10 +485,266 @@ test_hugetlb_memfd_keeps_page_size(void)
 	vmmem_memory_unref(mem);
 }
 
+/* One region mapped shared from a file created in `dir` (which must
+ * exist), sent and received; the receiver sees the sender's bytes. */
+static void
+share_file_in(const char *dir)
+{
+	char *path = g_build_filename(dir, "vmmem-share-XXXXXX", NULL);
+	int fd = g_mkstemp(path);
+	char *fdopt = g_strdup_printf("%d", fd);
+	struct vmmem_provider_option opts[] = { { "fd", fdopt }, { "shared", "yes" } };
+	vmmem_region_spec_t spec = { .name = "file", .start = vmmem_guest_addr(0), .size = MiB(1),
+				     .provider = "mmap", .options = opts, .n_options = 2 };
+	GError *error = NULL;
+	vmmem_memory_t *mem, *got;
+	char buf[8] = "";
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, MiB(1)), ==, 0);
+	unlink(path);
+	mem = vmmem_memory_new(&spec, 1, &error);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_write_slice(mem, vmmem_guest_addr(0x100), "shared", 6, &error));
+	got = loopback(mem, &error);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_read_slice(got, vmmem_guest_addr(0x100), buf, 6, &error));
+	g_assert_cmpmem(buf, 6, "shared", 6);
+	vmmem_memory_unref(got);
+	vmmem_memory_unref(mem);
+	close(fd);
+	g_free(fdopt);
+	g_free(path);
+}
+
+/* The kernel answers F_GET_SEALS with F_SEAL_SEAL for a tmpfs file that
+ * is not a memfd; that is no unsealed memfd and must be accepted. */
+static void
+test_tmpfs_file_accepted(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/dev/shm", &sfs) != 0 || sfs.f_type != TMPFS_MAGIC) {
+		g_test_skip("/dev/shm is not a tmpfs mount");
+		return;
+	}
+	share_file_in("/dev/shm");
+}
+
+static void
+test_regular_file_accepted(void)
+{
+	share_file_in(g_get_tmp_dir());
+}
+
+/* The hugetlbfs provider with mount-dir: a hugetlbfs file, which also
+ * answers F_GET_SEALS with F_SEAL_SEAL. */
+static void
+test_hugetlbfs_file_accepted(void)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem, *got;
+	const char *dir;
+	char *opt;
+	uint64_t v = 0;
+
+	hugetest_lock();
+	if (!(dir = hugetest_mount_2m()) || !hugetest_require(MiB(2), 2))
+		return;
+	opt = g_strdup_printf("mount-dir=%s", dir);
+	mem = hugetest_new("hugetlbfs", 0, MiB(2), &error, opt, NULL);
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_store(mem, vmmem_guest_addr(8), 8, 0xbeef, memory_order_relaxed,
+					 &error));
+	got = loopback(mem, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_region_page_size(vmmem_memory_region(got, 0)), ==, MiB(2));
+	g_assert_true(vmmem_memory_load(got, vmmem_guest_addr(8), 8, memory_order_relaxed, &v,
+					&error));
+	g_assert_cmphex(v, ==, 0xbeef);
+	vmmem_memory_unref(got);
+	vmmem_memory_unref(mem);
+	g_free(opt);
+}
+
+/* A memfd created without MFD_ALLOW_SEALING reports F_SEAL_SEAL just as a
+ * tmpfs file does, but it is a memfd its sender could shrink. */
+static void
+test_unsealable_memfd_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = memfd_create("peer", MFD_CLOEXEC);
+	GError *error;
+
+	g_assert_cmpint(ftruncate(fd, 0x1000), ==, 0);
+	error = receive_malformed(buf, len, fd);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "region 'bad'"));
+	g_assert_nonnull(strstr(error->message, "F_SEAL_SHRINK"));
+	g_error_free(error);
+	close(fd);
+}
+
+/* A sender that stops mid-message (and keeps the socket open) makes the
+ * receive with a timeout fail after it, naming what had arrived, with
+ * every received fd closed. */
+static void
+test_stalled_sender_times_out(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = sized_memfd(0x1000), sv[2], before;
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { buf, len - 20 }; /* the header and half the record */
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			      .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c;
+	GError *error = NULL;
+	gint64 t0;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	g_assert_cmpint(sendmsg(sv[0], &msg, 0), ==, (ssize_t)(len - 20));
+	before = open_fd_count();
+	t0 = g_get_monotonic_time();
+	g_assert_null(vmmem_memory_receive_timeout(sv[1], 200, &error));
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 200 * 1000);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_IO);
+	g_assert_cmpint(vmmem_error_get_errno(error), ==, ETIMEDOUT);
+	g_assert_nonnull(strstr(error->message, "timed out after 200 ms"));
+	g_assert_nonnull(strstr(error->message, "record 0"));
+	g_assert_nonnull(strstr(error->message, "socket fd"));
+	g_clear_error(&error);
+	g_assert_cmpint(open_fd_count(), ==, before);
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
+/* With a limit the socket is never waited on beyond it, blocking or not;
+ * a whole message already there arrives even with a limit of 0. */
+static void
+test_timeout_receives_whole_message(void)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem = two_memfd_regions(&error), *got;
+	int sv[2];
+
+	g_assert_no_error(error);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_true(vmmem_memory_send(mem, sv[0], &error));
+	got = vmmem_memory_receive_timeout(sv[1], 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(vmmem_memory_num_regions(got), ==, 2);
+	vmmem_memory_unref(got);
+	/* Nothing more is sent: a limit of 0 returns at once. */
+	g_assert_null(vmmem_memory_receive_timeout(sv[1], 0, &error));
+	g_assert_cmpint(vmmem_error_get_errno(error), ==, ETIMEDOUT);
+	g_assert_nonnull(strstr(error->message, "0 of 24 bytes of the header"));
+	g_clear_error(&error);
+	close(sv[0]);
+	close(sv[1]);
+	vmmem_memory_unref(mem);
+}
+
+/* Receives `mem` in a forked child whose fd limit leaves room for
+ * `spare` more fds than it has open, and expects the failure to name the
+ * fd limit (EMFILE) and `want` or `or_want`. */
+static void
+receive_under_fd_limit(vmmem_memory_t *mem, int spare, const char *want, const char *or_want)
+{
+	GError *error = NULL;
+	int sv[2], status = 0;
+	pid_t pid;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		char *limit;
+
+		close(sv[0]);
+		vmmem_memory_unref(mem); /* the parent's fds are not this process's */
+		g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+		rl.rlim_cur = (rlim_t)(open_fd_count() + spare);
+		g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+		limit = g_strdup_printf("RLIMIT_NOFILE is %llu", (unsigned long long)rl.rlim_cur);
+		g_assert_null(vmmem_memory_receive(sv[1], &error));
+		g_assert_error(error, VMMEM_ERROR, error->code);
+		g_assert_cmpint(vmmem_error_get_errno(error), ==, EMFILE);
+		g_assert_nonnull(strstr(error->message, limit));
+		g_assert_true(strstr(error->message, want) || strstr(error->message, or_want));
+		g_assert_null(strstr(error->message, "more fds in one message than"));
+		g_error_free(error);
+		g_free(limit);
+		_exit(0);
+	}
+	close(sv[1]);
+	g_assert_true(vmmem_memory_send(mem, sv[0], &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	close(sv[0]);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* 100 regions into a process that can open 50 more fds: the kernel
+ * drops fds (MSG_CTRUNC), and the report is the fd limit, not a sender
+ * that broke the format; with room for the fds but not for the regions'
+ * own, the build says the same. */
+static void
+test_fd_limit_reported_as_emfile(void)
+{
+	enum { N = 100 };
+	vmmem_region_spec_t specs[N];
+	char *names[N];
+	GError *error = NULL;
+	vmmem_memory_t *mem;
+
+	for (int i = 0; i < N; i++) {
+		names[i] = g_strdup_printf("r%d", i);
+		specs[i] = (vmmem_region_spec_t){ .name = names[i],
+						  .start = vmmem_guest_addr((uint64_t)i * 0x10000),
+						  .size = 0x1000, .provider = "memfd" };
+	}
+	mem = vmmem_memory_new(specs, N, &error);
+	g_assert_no_error(error);
+	/* valgrind keeps the kernel's limit for itself and applies ours only
+	 * to the calls it wraps: there the fds arrive, and the build runs
+	 * short instead. */
+	receive_under_fd_limit(mem, N / 2, "the kernel dropped the rest",
+			       "building the received guest memory");
+	receive_under_fd_limit(mem, N + N / 2, "building the received guest memory",
+			       "building the received guest memory");
+	vmmem_memory_unref(mem);
+	for (int i = 0; i < N; i++)
+		g_free(names[i]);
+}
+
 int
 main(int argc, char **argv)
 {
+	vmmem_region_spec_t mmap_spec = { .start = vmmem_guest_addr(0), .size = 0x1000,
+					  .provider = "mmap" };
+	vmmem_memory_t *keep_mmap_loaded;
+	int rc;
+
 	g_test_init(&argc, &argv, NULL);
+	/* A loaded provider holds its file open (see core/loader.c), and
+	 * receiving loads mmap: keep it loaded, so that the tests that count
+	 * open fds around a receive count only what the receive keeps. */
+	keep_mmap_loaded = vmmem_memory_new(&mmap_spec, 1, NULL);
+	g_assert_nonnull(keep_mmap_loaded);
 	g_test_add_func("/share/fork/parent-writes-child-reads-and-back",
 			test_fork_both_directions);
 	g_test_add_func("/share/send/many-regions-batch-fds-without-leaks",
@@ -508,5 +767,18 @@ main(int argc, char **argv)
 			test_malformed_size_past_fd_refused);
 	g_test_add_func("/share/receive/page-size-other-than-fd-refused",
 			test_malformed_page_size_mismatch_refused);
-	return g_test_run();
+	g_test_add_func("/share/receive/tmpfs-file-accepted", test_tmpfs_file_accepted);
+	g_test_add_func("/share/receive/regular-file-accepted", test_regular_file_accepted);
+	g_test_add_func("/share/receive/hugetlbfs-file-accepted", test_hugetlbfs_file_accepted);
+	g_test_add_func("/share/receive/memfd-without-sealing-refused",
+			test_unsealable_memfd_refused);
+	g_test_add_func("/share/receive/stalled-sender-times-out-without-leaks",
+			test_stalled_sender_times_out);
+	g_test_add_func("/share/receive/timeout-receives-a-whole-message",
+			test_timeout_receives_whole_message);
+	g_test_add_func("/share/receive/fd-limit-reported-as-emfile-with-the-limit",
+			test_fd_limit_reported_as_emfile);
+	rc = g_test_run();
+	vmmem_memory_unref(keep_mmap_loaded);
+	return rc;
 }

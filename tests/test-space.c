@@ -46,8 +46,7 @@ test_empty_space_misses_everywhere(void)
 	g_assert_cmpuint(vmmem_memory_num_regions(m), ==, 0);
 	g_assert_null(vmmem_memory_find_region(m, G(0)));
 	g_assert_false(vmmem_memory_read_obj(m, G(0), &v, 8, &err));
-	g_assert_nonnull(err);
-	g_clear_error(&err);
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x0");
 	g_assert_false(vmmem_memory_write_slice(m, G(UINT64_MAX - 15), buf, 16, &err));
 	g_clear_error(&err);
 	g_assert_false(vmmem_memory_load_u64(m, G(4096), &v, memory_order_relaxed, &err));
@@ -80,9 +79,7 @@ test_add_shows_in_new_snapshot_only(void)
 	/* The snapshot taken before the add does not see the region. */
 	g_assert_cmpuint(vmmem_memory_num_regions(old), ==, 1);
 	g_assert_false(vmmem_memory_read_obj(old, G(5 * MIB), &r, 8, &err));
-	g_assert_nonnull(err);
-	g_assert_nonnull(strstr(err->message, "0x500000"));
-	g_clear_error(&err);
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "0x500000");
 	vmmem_memory_unref(old);
 	vmmem_space_free(s);
 }
@@ -396,7 +393,7 @@ check_dimm_read(const vmmem_memory_t *m, struct stress *st, uint64_t addr, bool 
 
 	if (!present) {
 		g_assert_false(vmmem_memory_read_obj(m, G(addr), &v, 8, &err));
-		g_assert_nonnull(err);
+		g_assert_true(g_error_matches(err, VMMEM_ERROR, VMMEM_ERROR_INVALID_ADDRESS));
 		g_clear_error(&err);
 		g_assert_false(vmmem_memory_read_slice(m, G(addr), buf, sizeof(buf), &err));
 		g_clear_error(&err);
@@ -501,7 +498,10 @@ test_stress_readers_during_hotplug(void)
 		g_assert_cmpuint(per[i].reads, >, 0);
 	}
 	g_test_message("%u add/remove cycles", cycles);
-	g_assert_cmpuint(cycles, >, 10);
+	/* Correctness is what is tested; how many cycles fit depends on how
+	 * loaded the machine is (a grace period waits for a preempted
+	 * reader), so only ask that hotplug really happened. */
+	g_assert_cmpuint(cycles, >=, 2);
 	vmmem_space_free(st.s);
 	close(st.fd);
 }

@@ -37,7 +37,7 @@ check() {
 }
 has() { printf '%s\n' "$1" | grep -q -- "$2"; }
 
-echo 1..18
+echo 1..19
 
 run --help
 check "--help prints usage and the exit codes on stdout, exit 0" \
@@ -106,6 +106,15 @@ printf '[provider refuser]\nmodule = %s/create-fails.so\n[region a]\nstart = 0\n
 VMMEM_PROVIDER_PATH="$mmap_dir" run check "$tmp/refuser.conf"
 check "check maps nothing: a provider whose create() fails still checks ok" \
 	eval '[ $rc -eq 0 ] && has "$out" "ok, 1 region$"'
+
+# A FIFO would block open() and read() forever; timeout turns a hang into
+# a failure (rc 124) instead of a stuck test run.
+mkfifo "$tmp/fifo.conf"
+rc=0
+VMMEM_PROVIDER_PATH="$mmap_dir" timeout 20 "$tool" check "$tmp/fifo.conf" >"$tmp/out" 2>"$tmp/err" || rc=$?
+out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
+check "check of a FIFO refuses it as not a regular file without blocking, exit 1" \
+	eval '[ $rc -eq 1 ] && has "$err" "$tmp/fifo.conf: it is a FIFO, not a regular file"'
 
 # ---- layout ----
 VMMEM_PROVIDER_PATH="$mmap_dir" run layout "$tmp/good.conf"

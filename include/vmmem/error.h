@@ -24,10 +24,12 @@ extern "C" {
  * vmmem_error_code_message(), as libuv's UV_ERRNO_MAP does. The values are
  * ABI: a new code goes at the end with the next value, and no value is
  * ever reused. A consumer may expand the list with its own XX, e.g. to map
- * codes to its own errors. */
+ * codes to its own errors. An access whose start is unbacked is
+ * INVALID_ADDRESS in every family, the all-or-nothing ones included. */
 #define VMMEM_ERROR_MAP(XX)                                                                     \
 	XX(INVALID_ADDRESS, 1, "no byte is backed at the start address")                        \
-	XX(PARTIAL_RANGE, 2, "an all-or-nothing access whose range is only partly backed")      \
+	XX(PARTIAL_RANGE, 2,                                                                    \
+	   "an all-or-nothing access whose range starts backed and runs into a hole")           \
 	XX(CROSSES_REGION, 3, "a single host pointer asked for a range that crosses regions")   \
 	XX(MISALIGNED, 4, "an atomic access at an address not aligned to its width")            \
 	XX(OVERFLOW, 5, "address arithmetic would pass 2^64")                                   \

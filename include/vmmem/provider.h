@@ -54,6 +54,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vmmem/size.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -191,34 +193,14 @@ vmmem_provider_fail(char *err, size_t err_len, int code, const char *fmt, ...)
 	return code;
 }
 
-/** Parses a size: decimal, 0x-hex, or with a K/M/G/T binary suffix.
- * Returns false on garbage, an empty string, or overflow past 2^64 - 1. */
+/** Parses a size by the one grammar of <vmmem/size.h> (decimal or 0x-hex,
+ * an optional K/M/G/T binary suffix; no sign, space or octal), as the core
+ * reads configuration files. Returns false on anything else, an empty
+ * string or overflow past 2^64 - 1. */
 static inline bool
 vmmem_provider_parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return false;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
-	}
-	if (*end != '\0')
-		return false;
-	if (shift && v > (UINT64_MAX >> shift))
-		return false;
-	*out = (uint64_t)v << shift;
-	return true;
+	return vmmem_parse_size(s, out, NULL) == VMMEM_SIZE_OK;
 }
 
 /** Parses a boolean: true/false, yes/no, on/off, 1/0. */

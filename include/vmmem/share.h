@@ -80,9 +80,17 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  * A peer that could shrink a region's file could make this process's
  * accesses to the lost pages raise SIGBUS. A memfd that is not sealed
  * against shrinking (F_SEAL_SHRINK; the memfd provider seals by default)
- * is therefore refused with VMMEM_ERROR_PROTOCOL. Files that cannot carry
- * seals (hugetlbfs files, regular files) are accepted: for them the
- * receiver trusts the sender not to truncate, as vhost-user backends do.
+ * is therefore refused with VMMEM_ERROR_PROTOCOL (a memfd is told from
+ * other files by its /proc/self/fd name, "/memfd:..."). Other files
+ * (tmpfs and hugetlbfs files, regular files) cannot be sealed by their
+ * owner and are accepted: for them the receiver trusts the sender not to
+ * truncate, as vhost-user backends do.
+ *
+ * Each region keeps one fd of its own; while the memory is built the
+ * received fds are held too, so a receive of N regions needs 2 N free fds
+ * at its peak. Running out is VMMEM_ERROR_IO with errno EMFILE, naming
+ * RLIMIT_NOFILE (whether the kernel had to drop received fds or the
+ * building ran short).
  *
  * Errors: VMMEM_ERROR_SHORT_TRANSFER if the peer closes mid-message;
  * VMMEM_ERROR_IO for a failing recvmsg(); VMMEM_ERROR_PROTOCOL for a
@@ -92,6 +100,20 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  * Returns a new memory with one reference, or NULL.
  */
 VMMEM_API vmmem_memory_t *vmmem_memory_receive(int sock, GError **error);
+
+/**
+ * vmmem_memory_receive() with a limit: the whole message must arrive
+ * within `timeout_ms` milliseconds of the call (a negative value waits
+ * forever, as vmmem_memory_receive() does; 0 takes only what is already
+ * there). A sender that stalls mid-message, or trickles it, then gives
+ * VMMEM_ERROR_IO with errno ETIMEDOUT, naming the socket and how much of
+ * which part had arrived; the connection must be dropped, as the rest of
+ * the message may still come. `sock` may be blocking or not: with a limit
+ * it is polled and read without blocking either way. Otherwise as
+ * vmmem_memory_receive().
+ */
+VMMEM_API vmmem_memory_t *vmmem_memory_receive_timeout(int sock, int timeout_ms,
+							GError **error);
 
 #ifdef __cplusplus
 }

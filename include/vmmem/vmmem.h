@@ -13,6 +13,7 @@
 #include <vmmem/address.h>
 #include <vmmem/endian.h>
 #include <vmmem/error.h>
+#include <vmmem/size.h>
 #include <vmmem/memory.h>
 #include <vmmem/slice.h>
 #include <vmmem/access.h>

@@ -61,6 +61,20 @@ hp_size_supported(uint64_t size)
 }
 
 const char *
+hp_mount_size_str(uint64_t size, char *buf, size_t len)
+{
+	if (size >= (1ull << 30) && size % (1ull << 30) == 0)
+		snprintf(buf, len, "%lluG", (unsigned long long)(size >> 30));
+	else if (size >= (1ull << 20) && size % (1ull << 20) == 0)
+		snprintf(buf, len, "%lluM", (unsigned long long)(size >> 20));
+	else if (size >= (1ull << 10) && size % (1ull << 10) == 0)
+		snprintf(buf, len, "%lluK", (unsigned long long)(size >> 10));
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)size);
+	return buf;
+}
+
+const char *
 hp_size_str(uint64_t size, char *buf, size_t len)
 {
 	if (size >= (1ull << 30) && size % (1ull << 30) == 0)

@@ -35,6 +35,10 @@ void hp_supported_list(char *buf, size_t len);
 /* Formats a size as "2 MiB" / "1 GiB" / "0x1000 bytes" into buf; returns buf. */
 const char *hp_size_str(uint64_t size, char *buf, size_t len);
 
+/* `size` as mount -o pagesize= and the kernel's memparse() read it: "2M",
+ * "1G" (hp_size_str's "1 GiB" is for people, and mount refuses it). */
+const char *hp_mount_size_str(uint64_t size, char *buf, size_t len);
+
 /* Free and reserved-but-unused pages of `size` in the pool; false if the
  * counters cannot be read. */
 bool hp_pool_counts(uint64_t size, uint64_t *free_pages, uint64_t *resv_pages);

@@ -102,7 +102,7 @@ static int
 find_mount(uint64_t page_size, char *out, size_t out_len, char *err, size_t len)
 {
 	FILE *f = fopen("/proc/mounts", "re");
-	char line[4096], dev[PATH_MAX], dir[PATH_MAX], type[64], mopts[1024], ps[32];
+	char line[4096], dev[PATH_MAX], dir[PATH_MAX], type[64], mopts[1024], ps[32], mps[32];
 	int found = 0;
 
 	if (!f)
@@ -125,7 +125,8 @@ find_mount(uint64_t page_size, char *out, size_t out_len, char *err, size_t len)
 					   "option mount-dir = auto: no writable hugetlbfs mount of "
 					   "%s pages in /proc/mounts (mount one: mount -t hugetlbfs "
 					   "-o pagesize=%s none DIR)",
-					   hp_size_str(page_size, ps, sizeof(ps)), ps);
+					   hp_size_str(page_size, ps, sizeof(ps)),
+					   hp_mount_size_str(page_size, mps, sizeof(mps)));
 	return 0;
 }
 

@@ -2,12 +2,31 @@
 /* Deliberately broken providers, one per loader failure stage. Built once
  * per BROKEN_* macro (see Makefile.am); never installed. */
 #include <errno.h>
+#include <string.h>
 
 #include <vmmem/provider.h>
 
 #ifdef BROKEN_UNDEFINED_SYMBOL
 /* Resolved by nothing: dlopen(RTLD_NOW) must fail and report it. */
 extern int vmmem_test_symbol_that_does_not_exist(void);
+#endif
+
+#ifdef BROKEN_UNTERMINATED_MESSAGE
+/* Fills the whole error buffer and leaves no NUL: the core must not read
+ * past it. validate() does it for a region named "validate", create() for
+ * every other. */
+static int
+fill_unterminated(char *err, size_t len)
+{
+	memset(err, 'x', len);
+	return EIO;
+}
+
+static int
+validate(const struct vmmem_provider_request *req, char *err, size_t len)
+{
+	return strcmp(req->region_name, "validate") == 0 ? fill_unterminated(err, len) : 0;
+}
 #endif
 
 static int
@@ -19,6 +38,9 @@ create(const struct vmmem_provider_request *req, struct vmmem_provider_mapping *
 #endif
 	(void)req;
 	(void)out;
+#ifdef BROKEN_UNTERMINATED_MESSAGE
+	return fill_unterminated(err, len);
+#endif
 	return vmmem_provider_fail(err, len, ENOSPC, "the test provider refuses every region");
 }
 
@@ -34,6 +56,9 @@ static const struct vmmem_provider_ops ops = {
 	.create = create,
 #endif
 	.destroy = destroy,
+#ifdef BROKEN_UNTERMINATED_MESSAGE
+	.validate = validate,
+#endif
 };
 
 static const struct vmmem_provider provider = {
