@@ -40,25 +40,28 @@
 
 #include "internal.h"
 
+/* A thread's record. Records are never freed: a thread that ends leaves
+ * its record for the next new thread to claim, so the list only grows (to
+ * the most threads that ever read at once) and a writer can walk it, and a
+ * new reader join it, without a lock: a reader's first snapshot never waits
+ * for a writer's grace period. */
 struct reader {
-	uint64_t epoch;       /* __atomic; 0: not in a section */
-	unsigned nesting;     /* only this thread touches it */
-	bool listed;
-	struct reader *next;  /* under registry_lock */
-	struct reader **prev;
+	uint64_t epoch;        /* __atomic; 0: not in a section */
+	int in_use;            /* __atomic; claimed by a live thread */
+	struct reader *next;   /* set before the record is published, then fixed */
 };
 
 /* initial-exec: one %fs-relative access, no __tls_get_addr call. The
  * library is linked by its consumers, not dlopen()ed, so it gets static
  * TLS; glibc keeps surplus static TLS for the rare dlopen() case. */
-static __thread struct reader self __attribute__((tls_model("initial-exec")));
+static __thread struct reader *self __attribute__((tls_model("initial-exec")));
+static __thread unsigned nesting __attribute__((tls_model("initial-exec")));
 
 static uint64_t global_epoch = 1;          /* __atomic */
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct reader *readers;
+static struct reader *readers;             /* __atomic; the list's head */
 static pthread_key_t exit_key;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static bool have_membarrier;               /* written once, in init() */
+static bool have_membarrier;               /* written in init() and fork_child() */
 
 static int
 membarrier(int cmd)
@@ -66,31 +69,14 @@ membarrier(int cmd)
 	return (int)syscall(__NR_membarrier, cmd, 0, 0);
 }
 
+/* A thread ends: its record is free for the next one. */
 static void
-unlist(void *arg)
+release_record(void *arg)
 {
 	struct reader *r = arg;
 
-	pthread_mutex_lock(&registry_lock);
-	if (r->listed) {
-		*r->prev = r->next;
-		if (r->next)
-			r->next->prev = r->prev;
-		r->listed = false;
-	}
-	pthread_mutex_unlock(&registry_lock);
-}
-
-static void
-fork_prepare(void)
-{
-	pthread_mutex_lock(&registry_lock);
-}
-
-static void
-fork_parent(void)
-{
-	pthread_mutex_unlock(&registry_lock);
+	__atomic_store_n(&r->epoch, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->in_use, 0, __ATOMIC_RELEASE);
 }
 
 /* The child has one thread: the records of the others describe threads
@@ -100,16 +86,14 @@ fork_parent(void)
 static void
 fork_child(void)
 {
-	struct reader *me = self.listed ? &self : NULL;
-
-	readers = me;
-	if (me) {
-		me->next = NULL;
-		me->prev = &readers;
+	for (struct reader *r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
+		if (r == self)
+			continue;
+		r->epoch = 0;
+		r->in_use = 0;
 	}
 	if (have_membarrier && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0)
 		have_membarrier = false; /* only this thread is left: fences suffice */
-	pthread_mutex_unlock(&registry_lock);
 }
 
 static void
@@ -120,10 +104,8 @@ init(void)
 	if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
 		have_membarrier = true;
-	/* A thread that ends takes its record off the list (its TLS goes
-	 * away with it). */
-	pthread_key_create(&exit_key, unlist);
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_key_create(&exit_key, release_record);
+	pthread_atfork(NULL, NULL, fork_child);
 }
 
 /* Called by everything that creates a space, before any reader exists:
@@ -135,30 +117,44 @@ vmmem__membarrier_ready(void)
 	return have_membarrier;
 }
 
-static void
-enlist(struct reader *r)
+/* This thread's first section: claim a free record, or push a new one. */
+static struct reader *
+enlist(void)
 {
+	struct reader *r;
+
 	pthread_once(&init_once, init);
-	pthread_mutex_lock(&registry_lock);
-	r->next = readers;
-	if (readers)
-		readers->prev = &r->next;
-	r->prev = &readers;
-	readers = r;
-	r->listed = true;
-	pthread_mutex_unlock(&registry_lock);
+	for (r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
+		int free_ = 0;
+
+		if (__atomic_load_n(&r->in_use, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&r->in_use, &free_, 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	if (!r) {
+		r = g_new0(struct reader, 1);
+		r->in_use = 1;
+		r->next = __atomic_load_n(&readers, __ATOMIC_RELAXED);
+		while (!__atomic_compare_exchange_n(&readers, &r->next, r, true, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED))
+			;
+	}
 	pthread_setspecific(exit_key, r);
+	self = r;
+	return r;
 }
 
 void
 vmmem__read_lock(void)
 {
-	struct reader *r = &self;
+	struct reader *r;
 
-	if (r->nesting++)
+	if (nesting++)
 		return;
-	if (__builtin_expect(!r->listed, 0))
-		enlist(r);
+	r = self;
+	if (__builtin_expect(!r, 0))
+		r = enlist();
 	__atomic_store_n(&r->epoch, __atomic_load_n(&global_epoch, __ATOMIC_ACQUIRE),
 			 __ATOMIC_RELAXED);
 	if (have_membarrier)
@@ -170,17 +166,15 @@ vmmem__read_lock(void)
 void
 vmmem__read_unlock(void)
 {
-	struct reader *r = &self;
-
-	g_assert(r->nesting > 0);
-	if (--r->nesting == 0)
-		__atomic_store_n(&r->epoch, 0, __ATOMIC_RELEASE);
+	g_assert(nesting > 0);
+	if (--nesting == 0)
+		__atomic_store_n(&self->epoch, 0, __ATOMIC_RELEASE);
 }
 
 bool
 vmmem__in_read_section(void)
 {
-	return self.nesting > 0;
+	return nesting > 0;
 }
 
 bool
@@ -201,8 +195,10 @@ vmmem__synchronize(void)
 	if (!vmmem__fence_all_threads())
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-	pthread_mutex_lock(&registry_lock);
-	for (struct reader *r = readers; r; r = r->next) {
+	/* A record pushed after the load of the head belongs to a thread
+	 * whose first section began after the publication: it cannot hold
+	 * the old snapshot. */
+	for (struct reader *r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
 		unsigned spins = 0;
 
 		for (;;) {
@@ -222,5 +218,4 @@ vmmem__synchronize(void)
 			}
 		}
 	}
-	pthread_mutex_unlock(&registry_lock);
 }
