@@ -3,7 +3,8 @@
  * The input is a layout and a list of operations. The layout (1 to 16
  * regions of 1 to 16 pages, with or without holes between them, near 0,
  * in the middle and at the very top of the address space) is mapped with
- * the mmap provider and mirrored by a model: a sorted list of byte arrays.
+ * the mmap provider (or the pinned test provider, whose regions the core
+ * may not move) and mirrored by a model: a sorted list of byte arrays.
  * Each operation runs on both, and everything must agree: the result, the
  * error code, the counts, host pointers and every byte of guest memory and
  * of the caller's buffer. The model is written from the rules in
@@ -17,7 +18,7 @@
  * FUZZ_STRICT=1` and the fix turn it off. Where two rules apply at once
  * (a range that both passes 2^64 and starts in a hole; an atomic that is
  * misaligned and out of range) either code is accepted: the headers do
- * not rank them. */
+ * not rank them. FUZZ_VERBOSE=1 in the environment prints each layout. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -47,6 +48,7 @@ typedef struct model_region {
 	uint64_t size;
 	uint64_t last;
 	uint8_t *bytes;
+	bool pinned; /* from tests/providers/pinned.so, not mmap */
 	const vmmem_region_t *region;
 } model_region_t;
 
@@ -75,7 +77,11 @@ static uint8_t *src_bytes;
 static uint8_t *pattern;
 /* Holds the mmap provider loaded: without it every input would dlopen it
  * again, which is most of the time an input takes. */
-static vmmem_memory_t *keep_provider;
+static vmmem_memory_t *keep_provider, *keep_pinned;
+/* tests/providers/pinned.so (built for make check): regions the core may
+ * not move, so accesses across their boundaries take the split path.
+ * NULL if it is not built. */
+static const char *pinned_path;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -100,6 +106,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		keep_provider = vmmem_memory_new(&one, 1, &err);
 		if (!keep_provider)
 			fuzz_fail("cannot load the mmap provider: %s", err->message);
+#ifdef FUZZ_PINNED_PROVIDER
+		if (access(FUZZ_PINNED_PROVIDER, R_OK) == 0) {
+			one.provider = FUZZ_PINNED_PROVIDER;
+			keep_pinned = vmmem_memory_new(&one, 1, &err);
+			if (!keep_pinned)
+				fuzz_fail("cannot load %s: %s", FUZZ_PINNED_PROVIDER, err->message);
+			pinned_path = FUZZ_PINNED_PROVIDER;
+		}
+#endif
 	}
 	return 0;
 }
@@ -1069,7 +1084,7 @@ check_regions(fuzz_t *f)
 		check_count(f, "region last", vmmem_region_last_addr(r).raw, f->r[i].last);
 		check_count(f, "region page size", vmmem_region_page_size(r), PAGE);
 		if (!vmmem_region_host(r) || !vmmem_region_name(r) ||
-		    g_strcmp0(vmmem_region_provider_name(r), "mmap") != 0 ||
+		    g_strcmp0(vmmem_region_provider_name(r), f->r[i].pinned ? "pinned" : "mmap") != 0 ||
 		    !vmmem_region_provider_path(r))
 			fuzz_fail("region %zu: a property is missing", i);
 	}
@@ -1080,7 +1095,8 @@ check_regions(fuzz_t *f)
 /* 1 + n%16 regions, each 1 to 16 pages, placed after the one before: right
  * after it, a page or a few pages later, or jumped to 2^32, 2^48, 2^63 or
  * the top of the address space. A region that would pass 2^64 ends the
- * layout there. */
+ * layout there. Bit 7 of a region's size byte takes the pinned provider
+ * instead of mmap. */
 static void
 decode_layout(fuzz_t *f, vmmem_region_spec_t *specs)
 {
@@ -1091,8 +1107,8 @@ decode_layout(fuzz_t *f, vmmem_region_spec_t *specs)
 	f->n = 0;
 	f->total = 0;
 	for (size_t i = 0; i < want && !full; i++) {
-		uint8_t how = fuzz_u8(&f->in);
-		uint64_t pages = 1 + fuzz_u8(&f->in) % MAX_PAGES, size = pages * PAGE, start;
+		uint8_t how = fuzz_u8(&f->in), what = fuzz_u8(&f->in);
+		uint64_t pages = 1 + what % MAX_PAGES, size = pages * PAGE, start;
 		uint64_t gap;
 
 		switch (how % 4) {
@@ -1118,6 +1134,7 @@ decode_layout(fuzz_t *f, vmmem_region_spec_t *specs)
 		f->r[f->n].start = start;
 		f->r[f->n].size = size;
 		f->r[f->n].last = start + size - 1;
+		f->r[f->n].pinned = (what & 0x80) && pinned_path;
 		f->n++;
 		f->total += size;
 		next = start + size; /* 0 after a region that ends at 2^64 */
@@ -1127,7 +1144,7 @@ decode_layout(fuzz_t *f, vmmem_region_spec_t *specs)
 		specs[i].name = NULL;
 		specs[i].start = vmmem_guest_addr(f->r[i].start);
 		specs[i].size = f->r[i].size;
-		specs[i].provider = NULL;
+		specs[i].provider = f->r[i].pinned ? pinned_path : NULL;
 		specs[i].options = NULL;
 		specs[i].n_options = 0;
 	}
@@ -1156,6 +1173,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.r[i].bytes = g_malloc0(f.r[i].size);
 	}
 	check_regions(&f);
+	if (g_getenv("FUZZ_VERBOSE"))
+		for (size_t i = 0; i < f.n; i++)
+			fprintf(stderr, "region %zu: [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
+				"x) %s, host %p\n", i, f.r[i].start, f.r[i].size,
+				vmmem_region_provider_name(f.r[i].region),
+				vmmem_region_host(f.r[i].region));
 	f.what = "a new memory";
 	check_memory(&f); /* zero-filled */
 	for (size_t i = 0; i < f.n; i++) {

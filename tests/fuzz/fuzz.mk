@@ -4,7 +4,8 @@
 # library's core is compiled again here with clang, instrumented for
 # coverage and with AddressSanitizer and UndefinedBehaviorSanitizer, and
 # linked statically into each target. Providers are loaded from the
-# normal build (they are plain modules behind the provider ABI).
+# normal build (they are plain modules behind the provider ABI), the
+# pinned test provider from tests/providers (`make fuzz` builds it).
 #
 #   make fuzz                      every target for FUZZ_SECONDS (60) each
 #   make fuzz FUZZ_SECONDS=20 FUZZ_TARGETS=access
@@ -33,7 +34,8 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-I$(builddir) -I$(builddir)/include -I$(srcdir)/include $(GLIB_CFLAGS) \
 	-DVMMEM_PROVIDERDIR='"/nonexistent"' -DVMMEM_SYSCONFDIR='"/nonexistent"' \
-	-DFUZZ_PROVIDER_PATH='"$(PROVIDER_PATH)"' -DFUZZ_STRICT_HOLE=$(FUZZ_STRICT)
+	-DFUZZ_PROVIDER_PATH='"$(PROVIDER_PATH)"' -DFUZZ_STRICT_HOLE=$(FUZZ_STRICT) \
+	-DFUZZ_PINNED_PROVIDER='"$(builddir)/tests/providers/.libs/pinned.so"'
 
 CORE_SRC = $(wildcard $(srcdir)/core/*.c)
 COMMON_SRC = $(srcdir)/tests/fuzz/fuzz-common.c
