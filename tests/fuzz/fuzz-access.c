@@ -119,6 +119,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+void
+fuzz_target_cleanup(void)
+{
+	vmmem_memory_unref(keep_provider);
+	vmmem_memory_unref(keep_pinned);
+	g_free(pattern);
+	g_free(src_bytes);
+	close(src_fd);
+	close(dst_fd);
+}
+
 /* ---- the model -------------------------------------------------------- */
 
 static ptrdiff_t

@@ -95,6 +95,7 @@ send_piece(int sock, const uint8_t *data, size_t from, size_t to, const int *fds
 	if (n_fds) {
 		struct cmsghdr *c;
 
+		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
 		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
 		c = CMSG_FIRSTHDR(&msg);

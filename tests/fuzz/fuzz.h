@@ -16,6 +16,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* Optional: frees what LLVMFuzzerInitialize kept, so that the replay
+ * program ends with nothing for LeakSanitizer or valgrind to report. */
+void fuzz_target_cleanup(void) __attribute__((weak));
 
 /* Reads the input front to back; past its end every read is 0, so any
  * input decodes and a short one ends in a default. */

@@ -86,5 +86,7 @@ main(int argc, char **argv)
 		g_free(corpus);
 	}
 	printf("1..%d\n", n_run);
+	if (fuzz_target_cleanup)
+		fuzz_target_cleanup();
 	return 0;
 }
