@@ -42,6 +42,8 @@
 #define MAX_OPS 64
 #define SRC_LEN ((size_t)256 << 10) /* the file read_from_fd reads */
 #define CHEAP_CHECK ((uint64_t)128 << 10)
+/* Dirty tracking covers guest addresses below this (core/dirty.c). */
+#define TRACKED_END ((uint64_t)1 << 46)
 
 typedef struct model_region {
 	uint64_t start;
@@ -49,6 +51,8 @@ typedef struct model_region {
 	uint64_t last;
 	uint8_t *bytes;
 	bool pinned; /* from tests/providers/pinned.so, not mmap */
+	bool tracked; /* VMMEM_SPEC_DIRTY_TRACKING */
+	bool dirty[MAX_PAGES]; /* per 4 KiB page, written since the last fetch */
 	const vmmem_region_t *region;
 } model_region_t;
 
@@ -165,7 +169,18 @@ model_prefix(const fuzz_t *f, uint64_t addr, uint64_t len)
 	}
 }
 
-/* Copies n backed bytes at addr between the model and buf. */
+/* The library wrote [off, off + n) of r: its pages are dirty. */
+static void
+model_mark(model_region_t *r, uint64_t off, uint64_t n)
+{
+	if (!r->tracked || n == 0)
+		return;
+	for (uint64_t p = off / PAGE; p <= (off + n - 1) / PAGE; p++)
+		r->dirty[p] = true;
+}
+
+/* Copies n backed bytes at addr between the model and buf; a copy into
+ * the model is a write by the library, which marks its pages. */
 static void
 model_copy(fuzz_t *f, uint64_t addr, uint8_t *buf, uint64_t n, bool to_model)
 {
@@ -180,10 +195,12 @@ model_copy(fuzz_t *f, uint64_t addr, uint8_t *buf, uint64_t n, bool to_model)
 		r = &f->r[i];
 		off = addr - r->start;
 		k = MIN(n, r->size - off);
-		if (to_model)
+		if (to_model) {
 			memcpy(r->bytes + off, buf, k);
-		else
+			model_mark(r, off, k);
+		} else {
 			memcpy(buf, r->bytes + off, k);
+		}
 		buf += k;
 		n -= k;
 		addr += k;
@@ -643,6 +660,118 @@ op_memory_lookup(fuzz_t *f, GError **errp)
 	}
 }
 
+/* ---- dirty tracking ------------------------------------------------- */
+
+static bool
+model_any_tracked(const fuzz_t *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->r[i].tracked)
+			return true;
+	return false;
+}
+
+/* The model's dirty bit of the 4 KiB page at addr (false in holes and
+ * untracked regions); `clear` takes it, as a fetch does. */
+static bool
+model_dirty(fuzz_t *f, uint64_t addr, bool clear)
+{
+	ptrdiff_t i = model_index(f, addr);
+	bool d;
+
+	if (i < 0 || !f->r[i].tracked)
+		return false;
+	d = f->r[i].dirty[(addr - f->r[i].start) / PAGE];
+	if (clear)
+		f->r[i].dirty[(addr - f->r[i].start) / PAGE] = false;
+	return d;
+}
+
+static void
+check_bits(fuzz_t *f, const uint64_t *bm, uint64_t pages, uint64_t addr)
+{
+	for (uint64_t k = 0; k < pages; k++) {
+		bool got = (bm[k / 64] >> (k % 64)) & 1, want = model_dirty(f, addr + k * PAGE, true);
+
+		if (got != want)
+			fuzz_fail("op %u %s: page 0x%" G_GINT64_MODIFIER "x is %s, the model says %s",
+				  f->op, f->what, addr + k * PAGE, got ? "dirty" : "clean",
+				  want ? "dirty" : "clean");
+	}
+}
+
+/* Fetches (and so clears) or peeks at the dirty log: every write path of
+ * the library marks the pages it wrote, and nothing else does. */
+static void
+op_dirty(fuzz_t *f, GError **errp)
+{
+	uint8_t sel = fuzz_u8(&f->in), fault = fuzz_u8(&f->in) % 4;
+	bool any = model_any_tracked(f);
+	uint64_t bm[2] = { UINT64_MAX, UINT64_MAX };
+	int want, alt;
+	bool ok;
+
+	switch (sel % 4) {
+	case 0: {
+		uint64_t addr = pick_addr(f);
+
+		f->what = "memory_page_is_dirty";
+		if (vmmem_memory_page_is_dirty(f->mem, vmmem_guest_addr(addr)) !=
+		    model_dirty(f, addr, false))
+			fuzz_fail("op %u: page_is_dirty(0x%" G_GINT64_MODIFIER "x) disagrees with the "
+				  "model", f->op, addr);
+		break;
+	}
+	case 1: {
+		uint64_t addr = pick_addr(f) & ~(PAGE - 1), pages = fuzz_u8(&f->in) % 128;
+		uint64_t len = pages * PAGE;
+		size_t words = (size_t)((pages + 63) / 64);
+
+		if (len > (0 - addr) && addr != 0)
+			len = 0 - addr, pages = len / PAGE; /* up to 2^64, not past it */
+		words = (size_t)((pages + 63) / 64);
+		want = alt = 0;
+		if (fault == 2) {
+			if (sel & 0x10)
+				addr |= 1;
+			else
+				len |= 1;
+			want = VMMEM_ERROR_INVALID_ARGUMENT;
+		} else if (fault == 3 && words > 0) {
+			words--;
+			want = VMMEM_ERROR_NO_SPACE;
+		}
+		if (!any) {
+			alt = want;
+			want = VMMEM_ERROR_UNSUPPORTED;
+		}
+		f->what = "memory_fetch_dirty";
+		ok = vmmem_memory_fetch_dirty(f->mem, vmmem_guest_addr(addr), len, bm, words, errp);
+		check_result(f, ok, errp, want, alt);
+		if (ok)
+			check_bits(f, bm, pages, addr);
+		break;
+	}
+	case 2: {
+		model_region_t *m = &f->r[fuzz_u8(&f->in) % f->n];
+		size_t words = fault == 3 ? 0 : 1;
+
+		want = !m->tracked ? VMMEM_ERROR_UNSUPPORTED : words ? 0 : VMMEM_ERROR_NO_SPACE;
+		f->what = "region_fetch_dirty";
+		ok = vmmem_region_fetch_dirty(f->mem, m->region, bm, words, errp);
+		check_result(f, ok, errp, want, 0);
+		if (ok)
+			check_bits(f, bm, m->size / PAGE, m->start);
+		break;
+	}
+	default:
+		for (size_t i = 0; i < f->n; i++)
+			if (vmmem_region_dirty_tracking(f->r[i].region) != f->r[i].tracked)
+				fuzz_fail("region %zu: dirty_tracking is not %d", i, f->r[i].tracked);
+		break;
+	}
+}
+
 /* ---- fd transfers (all three families) ------------------------------ */
 
 /* Positions the source file; returns the bytes left in it. */
@@ -794,6 +923,7 @@ typedef struct span_model {
 	uint64_t size;
 	const uint8_t *host;
 	const vmmem_region_t *region; /* NULL: the current slice */
+	model_region_t *m;            /* the region's model; NULL for a slice */
 	vmmem_slice_t slice;
 } span_model_t;
 
@@ -865,6 +995,8 @@ span_io(fuzz_t *f, void *ctx, uint64_t a, uint8_t *buf, uint64_t n, bool to_mode
 
 	if (n == 0)
 		return;
+	if (to_model && s->m) /* slices are raw pointers: writes through them are not marked */
+		model_mark(s->m, a, n);
 	if (to_model)
 		memcpy(s->bytes + a, buf, n);
 	else
@@ -935,8 +1067,7 @@ op_span(fuzz_t *f, GError **errp, span_model_t *s)
 			check_result(f, ok, errp, want, 0);
 			n = want ? 0 : len;
 		}
-		if (n)
-			memcpy(s->bytes + off, buf, n);
+		span_io(f, s, off, (uint8_t *)buf, n, true);
 		break;
 	}
 	case 2:
@@ -1001,7 +1132,7 @@ op_span(fuzz_t *f, GError **errp, span_model_t *s)
 		}
 		check_result(f, ok, errp, want, alt);
 		if (want == 0 && store) {
-			memcpy(s->bytes + off, &value, w);
+			span_io(f, s, off, (uint8_t *)&value, w, true);
 		} else if (want == 0) {
 			uint64_t v = 0;
 
@@ -1050,8 +1181,8 @@ op_span(fuzz_t *f, GError **errp, span_model_t *s)
 static void
 op_region(fuzz_t *f, GError **errp)
 {
-	const model_region_t *m = pick_region(f);
-	span_model_t s = { m->bytes, m->size, vmmem_region_host(m->region), m->region, { 0 } };
+	model_region_t *m = &f->r[fuzz_u8(&f->in) % f->n];
+	span_model_t s = { m->bytes, m->size, vmmem_region_host(m->region), m->region, m, { 0 } };
 
 	op_span(f, errp, &s);
 }
@@ -1073,6 +1204,7 @@ op_slice(fuzz_t *f, GError **errp)
 	s.size = f->slice.len;
 	s.host = f->slice.host;
 	s.region = NULL;
+	s.m = NULL;
 	s.slice = f->slice;
 	op_span(f, errp, &s);
 }
@@ -1107,7 +1239,8 @@ check_regions(fuzz_t *f)
  * after it, a page or a few pages later, or jumped to 2^32, 2^48, 2^63 or
  * the top of the address space. A region that would pass 2^64 ends the
  * layout there. Bit 7 of a region's size byte takes the pinned provider
- * instead of mmap. */
+ * instead of mmap, bit 6 turns on dirty tracking (below 2^46, where the
+ * core tracks). */
 static void
 decode_layout(fuzz_t *f, vmmem_region_spec_t *specs)
 {
@@ -1146,18 +1279,19 @@ decode_layout(fuzz_t *f, vmmem_region_spec_t *specs)
 		f->r[f->n].size = size;
 		f->r[f->n].last = start + size - 1;
 		f->r[f->n].pinned = (what & 0x80) && pinned_path;
+		f->r[f->n].tracked = (what & 0x40) && f->r[f->n].last < TRACKED_END;
+		memset(f->r[f->n].dirty, 0, sizeof(f->r[f->n].dirty));
 		f->n++;
 		f->total += size;
 		next = start + size; /* 0 after a region that ends at 2^64 */
 		full = next == 0;
 	}
+	memset(specs, 0, sizeof(*specs) * MAX_REGIONS);
 	for (size_t i = 0; i < f->n; i++) {
-		specs[i].name = NULL;
 		specs[i].start = vmmem_guest_addr(f->r[i].start);
 		specs[i].size = f->r[i].size;
 		specs[i].provider = f->r[i].pinned ? pinned_path : NULL;
-		specs[i].options = NULL;
-		specs[i].n_options = 0;
+		specs[i].flags = f->r[i].tracked ? VMMEM_SPEC_DIRTY_TRACKING : 0;
 	}
 }
 
@@ -1210,7 +1344,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t code = fuzz_u8(&f.in);
 		GError **errp = code & 0x80 ? NULL : &err;
 
-		switch (code % 20) {
+		switch (code % 21) {
 		case 0: op_memory_read(&f, errp, -1); break;
 		case 1: op_memory_write(&f, errp, -1); break;
 		case 2: op_memory_read(&f, errp, SLICE_INLINE); break;
@@ -1229,6 +1363,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 15: op_memory_fd(&f, errp); break;
 		case 16:
 		case 17: op_region(&f, errp); break;
+		case 20: op_dirty(&f, errp); break;
 		default: op_slice(&f, errp); break;
 		}
 		/* All of memory after every op while that is cheap, else every
