@@ -248,7 +248,7 @@ vmmem_memory_fetch_dirty(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, uin
 
 	if (!internal_log(mem, error))
 		return false;
-	if ((addr.raw | len) & (PAGE - 1) || len - 1 > UINT64_MAX - addr.raw) {
+	if ((addr.raw | len) & (PAGE - 1) || (len > 0 && len - 1 > UINT64_MAX - addr.raw)) {
 		vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
 			     "dirty range [0x%" PRIx64 ", +0x%" PRIx64 ") is not whole 4 KiB pages "
 			     "inside 2^64",
