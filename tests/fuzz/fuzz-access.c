@@ -18,7 +18,8 @@
  * FUZZ_STRICT=1` and the fix turn it off. Where two rules apply at once
  * (a range that both passes 2^64 and starts in a hole; an atomic that is
  * misaligned and out of range) either code is accepted: the headers do
- * not rank them. FUZZ_VERBOSE=1 in the environment prints each layout. */
+ * not rank them. FUZZ_VERBOSE=1 in the environment prints the layout and
+ * each operation. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -104,7 +105,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (pwrite(src_fd, src_bytes, SRC_LEN, 0) != (ssize_t)SRC_LEN)
 		fuzz_fail("cannot fill the source memfd");
 	{
-		vmmem_region_spec_t one = { "keep", { 0 }, PAGE, NULL, NULL, 0 };
+		vmmem_region_spec_t one = { "keep", { 0 }, PAGE, NULL, NULL, 0, 0 };
 		GError *err = NULL;
 
 		keep_provider = vmmem_memory_new(&one, 1, &err);
@@ -707,9 +708,13 @@ op_dirty(fuzz_t *f, GError **errp)
 {
 	uint8_t sel = fuzz_u8(&f->in), fault = fuzz_u8(&f->in) % 4;
 	bool any = model_any_tracked(f);
-	uint64_t bm[2] = { UINT64_MAX, UINT64_MAX };
+	/* The bitmap ends where the allocation does, so AddressSanitizer
+	 * catches a fetch that writes past the n_words it was given. */
+	uint64_t *all = g_new(uint64_t, 2), *bm;
 	int want, alt;
 	bool ok;
+
+	all[0] = all[1] = UINT64_MAX;
 
 	switch (sel % 4) {
 	case 0: {
@@ -746,6 +751,7 @@ op_dirty(fuzz_t *f, GError **errp)
 			want = VMMEM_ERROR_UNSUPPORTED;
 		}
 		f->what = "memory_fetch_dirty";
+		bm = all + 2 - words;
 		ok = vmmem_memory_fetch_dirty(f->mem, vmmem_guest_addr(addr), len, bm, words, errp);
 		check_result(f, ok, errp, want, alt);
 		if (ok)
@@ -758,6 +764,7 @@ op_dirty(fuzz_t *f, GError **errp)
 
 		want = !m->tracked ? VMMEM_ERROR_UNSUPPORTED : words ? 0 : VMMEM_ERROR_NO_SPACE;
 		f->what = "region_fetch_dirty";
+		bm = all + 2 - words;
 		ok = vmmem_region_fetch_dirty(f->mem, m->region, bm, words, errp);
 		check_result(f, ok, errp, want, 0);
 		if (ok)
@@ -770,6 +777,7 @@ op_dirty(fuzz_t *f, GError **errp)
 				fuzz_fail("region %zu: dirty_tracking is not %d", i, f->r[i].tracked);
 		break;
 	}
+	g_free(all);
 }
 
 /* ---- fd transfers (all three families) ------------------------------ */
@@ -1301,6 +1309,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vmmem_region_spec_t specs[MAX_REGIONS];
 	fuzz_t f;
 	GError *err = NULL;
+	bool verbose;
 
 	memset(&f, 0, sizeof(f));
 	f.in.p = data;
@@ -1318,12 +1327,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.r[i].bytes = g_malloc0(f.r[i].size);
 	}
 	check_regions(&f);
-	if (g_getenv("FUZZ_VERBOSE"))
+	verbose = g_getenv("FUZZ_VERBOSE") != NULL;
+	if (verbose)
 		for (size_t i = 0; i < f.n; i++)
 			fprintf(stderr, "region %zu: [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
-				"x) %s, host %p\n", i, f.r[i].start, f.r[i].size,
+				"x) %s%s, host %p\n", i, f.r[i].start, f.r[i].size,
 				vmmem_region_provider_name(f.r[i].region),
-				vmmem_region_host(f.r[i].region));
+				f.r[i].tracked ? ", tracked" : "", vmmem_region_host(f.r[i].region));
 	f.what = "a new memory";
 	check_memory(&f); /* zero-filled */
 	for (size_t i = 0; i < f.n; i++) {
@@ -1366,6 +1376,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 20: op_dirty(&f, errp); break;
 		default: op_slice(&f, errp); break;
 		}
+		if (verbose)
+			fprintf(stderr, "op %u: %s\n", f.op, f.what);
 		/* All of memory after every op while that is cheap, else every
 		 * 8th op: a stray write is still caught, a few ops late. */
 		if (f.total <= CHEAP_CHECK || f.op % 8 == 7)
