@@ -249,7 +249,7 @@ vmmem_memory_fetch_dirty(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, uin
 
 	if (!internal_log(mem, error))
 		return false;
-	if ((addr.raw | len) & (PAGE - 1) || len - 1 > UINT64_MAX - addr.raw) {
+	if ((addr.raw | len) & (PAGE - 1) || (len > 0 && len - 1 > UINT64_MAX - addr.raw)) {
 		vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
 			     "dirty range [0x%" PRIx64 ", +0x%" PRIx64 ") is not whole 4 KiB pages "
 			     "inside 2^64",
@@ -257,6 +257,10 @@ vmmem_memory_fetch_dirty(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, uin
 		return false;
 	}
 	pages = len >> PAGE_SHIFT;
+	/* Nothing to fetch, and addr + (len - 1) below would wrap: a fetch
+	 * of every tracked page into a bitmap of no words. */
+	if (pages == 0)
+		return true;
 	if (n_words < (pages + 63) / 64) {
 		vmmem__error(error, VMMEM_ERROR_NO_SPACE,
 			     "0x%" PRIx64 " pages at guest address 0x%" PRIx64 " need %" PRIu64

@@ -49,9 +49,13 @@ range_ok(vmmem__span_t s, uint64_t off, size_t len, const char *verb, GError **e
 
 	if (off <= s.size && len <= s.size - off)
 		return true;
-	avail = off < s.size ? s.size - off : 0;
+	/* Nothing at the start: INVALID_ADDRESS, as in every family
+	 * (<vmmem/error.h>), not a range that is partly there. */
+	if (off >= s.size)
+		return start_ok(s, off, error);
+	avail = s.size - off;
 	w = where(s, off);
-	end = off < s.size ? where(s, s.size) : g_strdup("the start");
+	end = where(s, s.size);
 	vmmem__error(error, VMMEM_ERROR_PARTIAL_RANGE,
 		     "cannot %s 0x%zx bytes at %s: only 0x%" PRIx64 " bytes available, %s is not mapped",
 		     verb, len, w, avail, end);

@@ -33,7 +33,9 @@ only_in() {
 # In a sanitizer build the compiler adds an ODR indicator per exported
 # global (__odr_asan.vmmem_something): it is ASan's, named after one of
 # ours, and not part of the ABI, so only those exact companions are dropped.
-drop_asan() { grep -v '^__odr_asan[._]vmmem_'; }
+# A --coverage build (make coverage) links libgcov, which exports its
+# __gcov_* state and its helper mangle_path: not ours either.
+drop_asan() { grep -v -e '^__odr_asan[._]vmmem_' -e '^__gcov_' -e '^mangle_path@*$'; }
 
 # Defined dynamic symbols as NAME@VERSION (NAME@ when unversioned); the
 # version nodes themselves (absolute symbols) are not exports.

@@ -39,6 +39,7 @@ generated() {
 # kind FILE: prints "c", "hash" or nothing (not a file that needs the line).
 kind() {
 	case $1 in
+	tests/fuzz/corpus/*) ;; # fuzz inputs: data, byte for byte what the fuzzer found
 	*.c | *.h | *.sym | include/vmmem/version.h.in) echo c ;;
 	*.am | *.ac | Makefile | */Makefile | *.pc.in | *.conf | *.sh) echo hash ;;
 	man/*.[1-8]) echo roff ;;
