@@ -245,7 +245,13 @@ build_user_table(vmmem_memory_t *mem, GError **error)
 		mem->user_fast[i].region = mem->regions[i];
 		mem->user_fast[i].reach = mem->regions[i]->size;
 	}
-	qsort(mem->user_fast, n, sizeof(*mem->user_fast), compare_user_addr);
+	/* Frontends usually map their RAM in guest order: skip the sort then. */
+	for (size_t i = 1; i < n; i++) {
+		if (mem->user_fast[i - 1].start > mem->user_fast[i].start) {
+			qsort(mem->user_fast, n, sizeof(*mem->user_fast), compare_user_addr);
+			break;
+		}
+	}
 	if (!build_table(mem->user_fast, n, &mem->user_hole, false, &mem->user_table, error))
 		return false;
 	mem->has_user_table = true;

@@ -471,17 +471,20 @@ vmmem__space_replace(vmmem_space_t *space, uint64_t cur_gen, const size_t *remov
 			created[i]->has_user_addr = true;
 		}
 	}
+	/* The kept regions are sorted already: sort the few new ones and
+	 * merge, O(n) for the 509-slot table. */
+	qsort(created, n_add, sizeof(*created), compare_region_start);
 	next = g_new(struct vmmem_region *, cur->n - n_remove + n_add + 1);
-	for (size_t i = 0; i < cur->n; i++) {
-		if (k < n_remove && remove[k] == i) {
+	for (size_t i = 0, a = 0; i < cur->n || a < n_add;) {
+		if (i < cur->n && k < n_remove && remove[k] == i) {
 			k++;
-			continue;
+			i++;
+		} else if (a < n_add && (i == cur->n || created[a]->start < cur->regions[i]->start)) {
+			next[n_next++] = created[a++];
+		} else {
+			next[n_next++] = cur->regions[i++];
 		}
-		next[n_next++] = cur->regions[i];
 	}
-	for (size_t i = 0; i < n_add; i++)
-		next[n_next++] = created[i];
-	qsort(next, n_next, sizeof(*next), compare_region_start);
 	/* The caller validated the layout; this is the backstop that keeps
 	 * a table the lookup relies on free of overlaps. */
 	for (size_t i = 1; i < n_next; i++) {

@@ -256,13 +256,24 @@ ranges_overlap(uint64_t a, uint64_t asize, uint64_t b, uint64_t bsize)
 	return a <= b + (bsize - 1) && b <= a + (asize - 1);
 }
 
-/* New region `c` (index i) against an existing one; `what` names the
- * other ("region 3" of the same message, "slot at guest 0x..."). */
+/* New region `c` (index i) against another: region `other` of the same
+ * message (slot false) or the slot of the table at guest `gpa` (slot
+ * true). The other's name is only formatted for an error: ADD_MEM_REG
+ * checks against up to 508 slots. */
 static bool
-check_pair(const char *msg, size_t i, const struct checked *c, const char *what, uint64_t gpa,
-	   uint64_t size, uint64_t uva, GError **error)
+check_pair(const char *msg, size_t i, const struct checked *c, bool slot, size_t other,
+	   uint64_t gpa, uint64_t size, uint64_t uva, GError **error)
 {
 	const vmmem_vhost_mem_region_t *r = &c->r;
+	char what[48];
+
+	if (!ranges_overlap(r->guest_phys_addr, r->memory_size, gpa, size) &&
+	    !ranges_overlap(r->userspace_addr, r->memory_size, uva, size))
+		return true;
+	if (slot)
+		g_snprintf(what, sizeof(what), "the slot at guest 0x%" PRIx64, gpa);
+	else
+		g_snprintf(what, sizeof(what), "region %zu", other);
 
 	if (r->guest_phys_addr == gpa && r->memory_size == size && r->userspace_addr == uva) {
 		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
@@ -409,14 +420,10 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 		c[i].fd = fds[i];
 		if (!check_region(msg, i, &c[i], error))
 			return false;
-		for (size_t j = 0; j < i; j++) {
-			char what[32];
-
-			g_snprintf(what, sizeof(what), "region %zu", j);
-			if (!check_pair(msg, i, &c[i], what, c[j].r.guest_phys_addr,
+		for (size_t j = 0; j < i; j++)
+			if (!check_pair(msg, i, &c[i], false, j, c[j].r.guest_phys_addr,
 					c[j].r.memory_size, c[j].r.userspace_addr, error))
 				return false;
-		}
 	}
 
 	/* Everything checked: now the change. */
@@ -492,10 +499,8 @@ add_mem_reg_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const i
 	}
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct vmmem_region *r = cur->regions[k];
-		char what[48];
 
-		g_snprintf(what, sizeof(what), "the slot at guest 0x%" PRIx64, r->start);
-		if (!check_pair(msg, 0, &c, what, r->start, r->size, r->user_addr, error))
+		if (!check_pair(msg, 0, &c, true, k, r->start, r->size, r->user_addr, error))
 			goto out;
 	}
 	ok = apply(vm, gen, NULL, 0, &c, 1, error);
