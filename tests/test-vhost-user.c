@@ -71,7 +71,8 @@ fe_send(conn_t *c, uint32_t request, const void *payload, uint32_t size, const i
 	memcpy(buf, &request, 4);
 	memcpy(buf + 4, &flags, 4);
 	memcpy(buf + 8, &size, 4);
-	memcpy(buf + HDR_SIZE, payload, size);
+	if (size)
+		memcpy(buf + HDR_SIZE, payload, size);
 	if (n_fds) {
 		struct cmsghdr *cm;
 

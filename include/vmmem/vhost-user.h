@@ -145,8 +145,9 @@ VMMEM_API vmmem_vhost_mem_t *vmmem_vhost_mem_new(const vmmem_space_options_t *op
 VMMEM_API void vmmem_vhost_mem_free(vmmem_vhost_mem_t *vm);
 
 /** The space readers take snapshots of. It belongs to the object: add or
- * remove regions only through the messages (a change made behind its
- * back makes the next message fail with VMMEM_ERROR_INVALID_ARGUMENT). */
+ * remove regions only through the messages (a region added behind its
+ * back has no frontend address, and snapshots holding it have no
+ * frontend-address table, so every vmmem_vhost_uva_to_* fails). */
 VMMEM_API vmmem_space_t *vmmem_vhost_mem_space(vmmem_vhost_mem_t *vm);
 
 /**
