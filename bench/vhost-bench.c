@@ -24,6 +24,11 @@
 
 #include <vmmem/vmmem.h>
 
+#ifdef VMMEM_BENCH_DPDK
+/* The C peer: DPDK's inline lookup over the same table (headers only). */
+#include <rte_vhost.h>
+#endif
+
 #define MIB (UINT64_C(1) << 20)
 #define SLOT MIB
 #define GPA(i) ((uint64_t)(i) * 2 * MIB)
@@ -125,19 +130,23 @@ table(unsigned n)
 struct xlate {
 	const vmmem_memory_t *m;
 	uint64_t gpa[HOT], uva[HOT];
+#ifdef VMMEM_BENCH_DPDK
+	struct rte_vhost_memory *dpdk;
+#endif
 };
 
 static void
 run_gpa(struct xlate *x, uint64_t n)
 {
-	vmmem_slice_t s;
 	uintptr_t acc = 0;
 
 	for (uint64_t i = 0; i < n; i++) {
-		if (!vmmem_memory_get_slice(x->m, vmmem_guest_addr(x->gpa[i & (HOT - 1)]), LEN, &s,
-					    NULL))
-			fail("get_slice", NULL);
-		acc += (uintptr_t)s.host;
+		uint64_t len = LEN;
+		void *h = vmmem_vhost_gpa_to_host(x->m, vmmem_guest_addr(x->gpa[i & (HOT - 1)]), &len);
+
+		if (!h || len != LEN)
+			fail("gpa_to_host", NULL);
+		acc += (uintptr_t)h;
 	}
 	sink = acc;
 }
@@ -157,6 +166,43 @@ run_uva(struct xlate *x, uint64_t n)
 	sink = acc;
 }
 
+#ifdef VMMEM_BENCH_DPDK
+static void
+run_dpdk(struct xlate *x, uint64_t n)
+{
+	uintptr_t acc = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t len = LEN, va = rte_vhost_va_from_guest_pa(x->dpdk, x->gpa[i & (HOT - 1)], &len);
+
+		if (!va || len != LEN)
+			fail("rte_vhost_va_from_guest_pa", NULL);
+		acc += (uintptr_t)va;
+	}
+	sink = acc;
+}
+
+/* DPDK's table for the snapshot's regions, in guest order as DPDK keeps
+ * the SET_MEM_TABLE order. */
+static struct rte_vhost_memory *
+dpdk_table(const vmmem_memory_t *m)
+{
+	size_t n = vmmem_memory_num_regions(m);
+	struct rte_vhost_memory *t = g_malloc0(sizeof(*t) + n * sizeof(t->regions[0]));
+
+	t->nregions = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		const vmmem_region_t *r = vmmem_memory_region(m, i);
+
+		t->regions[i].guest_phys_addr = vmmem_region_start(r).raw;
+		t->regions[i].guest_user_addr = UVA(i);
+		t->regions[i].host_user_addr = (uint64_t)(uintptr_t)vmmem_region_host(r);
+		t->regions[i].size = vmmem_region_size(r);
+	}
+	return t;
+}
+#endif
+
 typedef void (*run_fn)(struct xlate *x, uint64_t n);
 
 static uint64_t
@@ -172,25 +218,36 @@ calibrate(run_fn run, struct xlate *x)
 	}
 }
 
-/* vhost_gpa_to_va_rand_rN (get_slice of 64 bytes: the bounds-checked
- * guest lookup) and vhost_uva_to_va_rand_rN (the frontend-address table),
- * timed in alternation. */
+/* vhost_gpa_to_va_rand_rN (vmmem_vhost_gpa_to_host of 64 bytes: the
+ * inline bounds-checked guest lookup), vhost_uva_to_va_rand_rN (the frontend-address table)
+ * and, with DPDK installed, dpdk_gpa_to_va_rand_rN (its inline lookup on
+ * the same regions and addresses), timed in alternation. */
 static void
 xlate_lines(unsigned n)
 {
-	char gname[64], uname[64];
+	char name[3][64], ratio[64];
 	struct xlate x;
 	vmmem_vhost_mem_t *vm;
 	vmmem_space_t *sp;
-	run_fn run[2] = { run_gpa, run_uva };
-	uint64_t batch[2], seed = 0x9e3779b97f4a7c15ull ^ n;
-	double s[2][64];
+	run_fn run[3] = { run_gpa, run_uva, NULL };
+	unsigned k_n = 2;
+	uint64_t batch[3], seed = 0x9e3779b97f4a7c15ull ^ n;
+	double s[3][64];
 	bool w;
 
-	snprintf(gname, sizeof(gname), "vhost_gpa_to_va_rand_r%u", n);
-	snprintf(uname, sizeof(uname), "vhost_uva_to_va_rand_r%u", n);
-	w = wanted(gname, "ns/op");
-	w = wanted(uname, "ns/op") || w;
+	snprintf(name[0], sizeof(name[0]), "vhost_gpa_to_va_rand_r%u", n);
+	snprintf(name[1], sizeof(name[1]), "vhost_uva_to_va_rand_r%u", n);
+	snprintf(name[2], sizeof(name[2]), "dpdk_gpa_to_va_rand_r%u", n);
+	snprintf(ratio, sizeof(ratio), "vhost_gpa_to_va_vs_dpdk_r%u", n);
+#ifdef VMMEM_BENCH_DPDK
+	run[2] = run_dpdk;
+	k_n = 3;
+#endif
+	w = false;
+	for (unsigned k = 0; k < k_n; k++)
+		w = wanted(name[k], "ns/op") || w;
+	if (k_n == 3)
+		w = wanted(ratio, "x") || w;
 	if (!w)
 		return;
 	vm = table(n);
@@ -205,18 +262,26 @@ xlate_lines(unsigned n)
 		x.uva[i] = UVA(slot) + off;
 	}
 	x.m = vmmem_space_get(sp);
-	for (unsigned k = 0; k < 2; k++)
+#ifdef VMMEM_BENCH_DPDK
+	x.dpdk = dpdk_table(x.m);
+#endif
+	for (unsigned k = 0; k < k_n; k++)
 		batch[k] = calibrate(run[k], &x);
 	for (unsigned r = 0; r < o.reps; r++)
-		for (unsigned k = 0; k < 2; k++) {
+		for (unsigned k = 0; k < k_n; k++) {
 			double t = now();
 			run[k](&x, batch[k]);
 			s[k][r] = (now() - t) / (double)batch[k];
 		}
 	vmmem_space_put(sp, x.m);
-	printf("%s %.2f ns/op\n%s %.2f ns/op\n", gname, median(s[0], o.reps) * 1e9, uname,
-	       median(s[1], o.reps) * 1e9);
+	for (unsigned k = 0; k < k_n; k++)
+		printf("%s %.2f ns/op\n", name[k], median(s[k], o.reps) * 1e9);
+	if (k_n == 3)
+		printf("%s %.3f x\n", ratio, median(s[0], o.reps) / median(s[2], o.reps));
 	fflush(stdout);
+#ifdef VMMEM_BENCH_DPDK
+	g_free(x.dpdk);
+#endif
 	vmmem_vhost_mem_free(vm);
 }
 

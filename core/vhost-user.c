@@ -807,6 +807,22 @@ vmmem_vhost_parse_vring_addr(const void *payload, size_t size, vmmem_vhost_vring
 	return true;
 }
 
+void *
+vmmem_vhost_gpa_to_host_slow(const vmmem_memory_t *snapshot, uint64_t gpa, uint64_t *len)
+{
+	ptrdiff_t i = vmmem__memory_index(snapshot, gpa);
+	uint64_t off;
+
+	if (i < 0) {
+		*len = 0;
+		return NULL;
+	}
+	off = gpa - snapshot->fast[i].start;
+	if (*len > snapshot->fast[i].reach - off)
+		*len = snapshot->fast[i].reach - off;
+	return snapshot->fast[i].host + off;
+}
+
 /* The entry holding all of [uva, uva + len), or NULL. */
 static const struct vmmem_fast_region *
 user_range(const vmmem_memory_t *snapshot, uint64_t uva, uint64_t len, GError **error)

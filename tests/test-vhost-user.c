@@ -800,6 +800,44 @@ test_frontend_address_translation_is_bounds_checked(void)
 	conn_close(&c);
 }
 
+/* DPDK's contract: the length is clamped to what is contiguous, a hole
+ * gives NULL and 0. */
+static void
+test_guest_address_translation_clamps_length(void)
+{
+	conn_t c;
+	GError *err = NULL;
+	const vmmem_memory_t *m;
+	uint64_t len;
+	uint8_t *h;
+
+	conn_open(&c);
+	g_assert_true(send_mem_reg(&c, VMMEM_VHOST_USER_ADD_MEM_REG,
+				   reg(MiB(4), MiB(1), UVA_BASE, 0),
+				   memfd_tagged(MiB(1), 0, 0, MiB(4), MiB(1)), &err));
+	tu_assert_no_error(err);
+	m = vmmem_space_get(vmmem_vhost_mem_space(c.vm));
+	len = 64;
+	h = vmmem_vhost_gpa_to_host(m, G(MiB(4) + KIB(4)), &len);
+	g_assert_nonnull(h);
+	g_assert_cmpuint(len, ==, 64);
+	g_assert_cmphex(*(uint64_t *)h, ==, tag(MiB(4) + KIB(4)));
+	len = MiB(2);
+	g_assert_nonnull(vmmem_vhost_gpa_to_host(m, G(MiB(5) - 16), &len));
+	g_assert_cmpuint(len, ==, 16);
+	len = 8;
+	g_assert_null(vmmem_vhost_gpa_to_host(m, G(MiB(5)), &len));
+	g_assert_cmpuint(len, ==, 0);
+	len = 8;
+	g_assert_null(vmmem_vhost_gpa_to_host(m, G(MiB(4) - 8), &len));
+	g_assert_cmpuint(len, ==, 0);
+	len = 8;
+	g_assert_null(vmmem_vhost_gpa_to_host(m, G(UINT64_MAX), &len));
+	g_assert_cmpuint(len, ==, 0);
+	vmmem_space_put(vmmem_vhost_mem_space(c.vm), m);
+	conn_close(&c);
+}
+
 static void
 test_vring_addr_parsed(void)
 {
@@ -996,6 +1034,8 @@ main(int argc, char **argv)
 		g_test_add_data_func(bad_cases[i].path, &bad_cases[i], test_refused_message);
 	g_test_add_func("/vhost-user/translate/frontend-address-is-bounds-checked",
 			test_frontend_address_translation_is_bounds_checked);
+	g_test_add_func("/vhost-user/translate/guest-address-clamps-length",
+			test_guest_address_translation_clamps_length);
 	g_test_add_func("/vhost-user/translate/vring-addr-parsed", test_vring_addr_parsed);
 	g_test_add_func("/vhost-user/dirty-log/marks-exactly-the-pages-written",
 			test_dirty_log_marks_exactly_the_pages_written);

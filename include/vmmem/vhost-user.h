@@ -231,6 +231,36 @@ VMMEM_API int vmmem_vhost_mem_handle(vmmem_vhost_mem_t *vm, uint32_t request,
 VMMEM_API bool vmmem_vhost_parse_vring_addr(const void *payload, size_t size,
 					    vmmem_vhost_vring_addr_t *out, GError **error);
 
+/** Out of line: the rest of vmmem_vhost_gpa_to_host(). */
+VMMEM_API void *vmmem_vhost_gpa_to_host_slow(const vmmem_memory_t *snapshot, uint64_t gpa,
+					     uint64_t *len);
+
+/**
+ * Guest address -> host pointer, as DPDK's rte_vhost_va_from_guest_pa():
+ * *len (in: the bytes wanted) is clamped to the bytes that are backed
+ * contiguously from gpa (in guest and host memory), and NULL with *len 0
+ * is returned for an address no region backs. Valid while the snapshot
+ * is held. Inline: the snapshot's bucket lookup and one bounds check, the
+ * same at 1 and at 509 slots; layouts the bucket cannot decide go out of
+ * line. Writes through the pointer are the caller's to mark
+ * (vmmem_memory_mark_dirty) after writing.
+ */
+static inline void *
+vmmem_vhost_gpa_to_host(const vmmem_memory_t *snapshot, vmmem_guest_addr_t gpa, uint64_t *len)
+{
+	const struct vmmem_fast_region *r = vmmem__candidate(snapshot, gpa.raw);
+	uint64_t off = gpa.raw - r->start;
+
+	/* The hole's reach is 0, and an address before the candidate wraps
+	 * off past any reach: both go out of line. */
+	if (__builtin_expect(off < r->reach, 1)) {
+		if (*len > r->reach - off)
+			*len = r->reach - off;
+		return r->host + off;
+	}
+	return vmmem_vhost_gpa_to_host_slow(snapshot, gpa.raw, len);
+}
+
 /**
  * Frontend virtual address -> guest address, for [uva, uva + len) wholly
  * inside one region of the snapshot (len 0: uva inside one). False, with
