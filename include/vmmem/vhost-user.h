@@ -158,7 +158,9 @@ VMMEM_API vmmem_space_t *vmmem_vhost_mem_space(vmmem_vhost_mem_t *vm);
  * are mapped anew and the old ones unmapped once their readers are done.
  * One snapshot is published for the whole message. One fd may back
  * several regions (QEMU's RAM below and above 4 GiB). Under REPLY_ACK the
- * frontend expects the usual u64 ack (0 on success).
+ * frontend expects the usual u64 ack (0 on success). Postcopy migration
+ * (where QEMU expects the table back with the backend's addresses) is
+ * not supported.
  */
 VMMEM_API bool vmmem_vhost_mem_set_mem_table(vmmem_vhost_mem_t *vm, const void *payload,
 					     size_t size, const int *fds, size_t n_fds,
