@@ -222,7 +222,9 @@ VMMEM_API bool vmmem_vhost_mem_logging(const vmmem_vhost_mem_t *vm);
  * Handles any of the messages above by request number: returns 1 if
  * handled, 0 if `request` is not a memory message (the fds are then left
  * to the caller), -1 on failure (error set). For GET_MAX_MEM_SLOTS
- * *reply_u64 (may be NULL) gets the value to reply with.
+ * *reply_u64 (may be NULL) gets the value to reply with. SET_FEATURES is
+ * handled for VHOST_F_LOG_ALL only: the backend still acts on its other
+ * bits. Sending the replies (see each function) stays the caller's.
  */
 VMMEM_API int vmmem_vhost_mem_handle(vmmem_vhost_mem_t *vm, uint32_t request,
 				     const void *payload, size_t size, const int *fds,
