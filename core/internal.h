@@ -150,6 +150,23 @@ struct vmmem_region {
 	/* The space's reservation this region was placed in, if any: its
 	 * range goes back to the reservation when the region is destroyed. */
 	struct vmmem__reservation *res;
+	/* The frontend's address of the region (vhost-user userspace_addr),
+	 * if it was created with one: snapshots of such regions get a second
+	 * bucket table keyed by it (vmmem__memory_user_index). */
+	uint64_t user_addr;
+	bool has_user_addr;
+};
+
+/* A bucket table: bucket[(addr - base) >> shift] names the candidate
+ * entry (or the hole) for every address up to base + last_off; delta[]
+ * (guest tables only, else NULL) as in <vmmem/view.h>. */
+struct vmmem__table {
+	uint64_t base;
+	uint64_t last_off;
+	unsigned shift;
+	const struct vmmem_fast_region **bucket;
+	uintptr_t *delta;
+	size_t n_buckets;
 };
 
 struct vmmem_memory {
@@ -158,9 +175,14 @@ struct vmmem_memory {
 	size_t n;
 	struct vmmem_region **regions;      /* sorted by start; one reference each */
 	struct vmmem_fast_region *fast;     /* parallel to regions */
-	const struct vmmem_fast_region **buckets;
-	uintptr_t *deltas;                  /* parallel to buckets */
-	size_t n_buckets;
+	struct vmmem__table table;          /* the guest table the view points into */
+	/* The frontend-address table (only if every region has a user
+	 * address): entries sorted by user address, start = user address,
+	 * region = the region, host = its host. */
+	bool has_user_table;
+	struct vmmem__table user_table;
+	struct vmmem_fast_region *user_fast;
+	struct vmmem_fast_region user_hole;
 	struct vmmem__log *log;             /* what view.log points into, or NULL */
 	struct vmmem__logcell *cell;        /* the owner's; never NULL */
 };
@@ -197,6 +219,20 @@ vmmem__memory_log(const vmmem_memory_t *mem, uint64_t addr, uint64_t len)
 	if (mem->view.gate && len)
 		vmmem__log_mark(mem->log, addr, len);
 }
+
+/* ---- space.c ---- */
+
+/* One change of a space, published as one snapshot: the regions at the
+ * (ascending) indices `remove` of the current snapshot go, the regions
+ * of `specs` come, each with user_addrs[i] as its frontend address if
+ * user_addrs is not NULL. `cur_gen` is the generation the caller
+ * validated against (vmmem_space_generation): another writer's change
+ * since then refuses the call. Every new region is created before
+ * anything is published; on failure none stays and the space is as it
+ * was. Readers of the old snapshot keep it until they put it. */
+bool vmmem__space_replace(vmmem_space_t *space, uint64_t cur_gen, const size_t *remove,
+			  size_t n_remove, const vmmem_region_spec_t *specs,
+			  const uint64_t *user_addrs, size_t n_add, GError **error);
 
 /* ---- placement.c ---- */
 
@@ -237,6 +273,12 @@ vmmem__fast_host(const vmmem_memory_t *mem, uint64_t addr, size_t len)
 /* The layout checks vmmem_memory_new() makes before it maps anything
  * (zero size, wrap past 2^64, overlap naming both regions), on their own. */
 bool vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error);
+
+/* The frontend-address entry holding user address ua (start = user
+ * address of the region, region and host as for the guest table), or
+ * NULL: none, or the memory has no user table. Constant time for the
+ * layouts frontends use; binary search for sparse ones. */
+const struct vmmem_fast_region *vmmem__memory_user_find(const vmmem_memory_t *mem, uint64_t ua);
 
 /* Index of the region holding addr, or -1. Binary search; O(log n). */
 ptrdiff_t vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr);

@@ -44,6 +44,33 @@ vmmem__memory_index(const vmmem_memory_t *mem, uint64_t addr)
 	return (ptrdiff_t)(lo - 1);
 }
 
+const struct vmmem_fast_region *
+vmmem__memory_user_find(const vmmem_memory_t *mem, uint64_t ua)
+{
+	const struct vmmem__table *t = &mem->user_table;
+	const struct vmmem_fast_region *c;
+	uint64_t off = ua - t->base;
+	size_t lo = 0, hi = mem->n;
+
+	if (!mem->has_user_table || off > t->last_off)
+		return NULL;
+	c = t->bucket[off >> t->shift];
+	if (ua - c->start < c->size)
+		return c;
+	/* A coarse table (a sparse frontend address space): search. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem->user_fast[mid].start <= ua)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	c = &mem->user_fast[lo - 1];
+	return ua - c->start < c->size ? c : NULL;
+}
+
 const vmmem_region_t *
 vmmem_memory_find_region_slow(const vmmem_memory_t *mem, uint64_t addr)
 {
@@ -72,36 +99,39 @@ ctz_or_64(uint64_t v)
 	return v ? (unsigned)__builtin_ctzll(v) : 64;
 }
 
+/* A bucket table over `n` entries sorted by start, known not to overlap
+ * (n may be 0): the guest table of every memory, and the frontend-address
+ * table of a vhost-user memory. Buckets over holes point at `hole`.
+ * With want_delta, delta[] is filled for the inline small-access path
+ * (see vmmem__small_host); it needs each entry's reach. */
 static bool
-build_buckets(vmmem_memory_t *mem, GError **error)
+build_table(const struct vmmem_fast_region *fast, size_t n, const struct vmmem_fast_region *hole,
+	    bool want_delta, struct vmmem__table *t, GError **error)
 {
-	struct vmmem_region *const *reg = mem->regions;
 	uint64_t base, last_off;
-	unsigned g = 63, cap_bits = max_bucket_shift_bits(mem->n), shift;
+	unsigned g = 63, cap_bits = max_bucket_shift_bits(n), shift;
 	size_t nb, r = 0;
 
-	mem->view.hole.start = 0;
-	mem->view.hole.size = 0;
-	mem->view.hole.reach = 0;
-	if (mem->n == 0) {
+	memset(t, 0, sizeof(*t));
+	if (n == 0) {
 		/* An empty snapshot (a space before its first region): one
 		 * bucket over the hole, no delta, so every access misses. */
-		mem->buckets = g_new(const struct vmmem_fast_region *, 1);
-		mem->deltas = g_new(uintptr_t, 1);
-		mem->buckets[0] = &mem->view.hole;
-		mem->deltas[0] = VMMEM__NO_DELTA;
-		mem->n_buckets = 1;
-		mem->view.bucket = mem->buckets;
-		mem->view.delta = mem->deltas;
+		t->bucket = g_new(const struct vmmem_fast_region *, 1);
+		t->bucket[0] = hole;
+		if (want_delta) {
+			t->delta = g_new(uintptr_t, 1);
+			t->delta[0] = VMMEM__NO_DELTA;
+		}
+		t->n_buckets = 1;
 		return true;
 	}
-	base = reg[0]->start;
-	last_off = reg[mem->n - 1]->last - base;
+	base = fast[0].start;
+	last_off = fast[n - 1].start + (fast[n - 1].size - 1) - base;
 	/* The coarsest granule at which every region boundary falls on a
 	 * bucket boundary. An end at 2^64 wraps to 0 and is no constraint. */
-	for (size_t i = 0; i < mem->n; i++) {
-		unsigned a = ctz_or_64(reg[i]->start - base);
-		unsigned b = ctz_or_64(reg[i]->last + 1 - base);
+	for (size_t i = 0; i < n; i++) {
+		unsigned a = ctz_or_64(fast[i].start - base);
+		unsigned b = ctz_or_64(fast[i].start + fast[i].size - base);
 		if (a < g)
 			g = a;
 		if (b < g)
@@ -112,48 +142,120 @@ build_buckets(vmmem_memory_t *mem, GError **error)
 		shift++;
 	nb = (size_t)(last_off >> shift) + 1;
 
-	mem->buckets = g_try_new(const struct vmmem_fast_region *, nb);
-	mem->deltas = g_try_new(uintptr_t, nb);
-	if (!mem->buckets || !mem->deltas) {
+	t->bucket = g_try_new(const struct vmmem_fast_region *, nb);
+	if (want_delta)
+		t->delta = g_try_new(uintptr_t, nb);
+	if (!t->bucket || (want_delta && !t->delta)) {
+		g_free(t->bucket);
+		g_free(t->delta);
+		memset(t, 0, sizeof(*t));
 		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
 			     "cannot allocate a lookup table of %zu entries", nb);
 		return false;
 	}
-	mem->n_buckets = nb;
+	t->n_buckets = nb;
 	for (size_t b = 0; b < nb; b++) {
 		uint64_t lo = base + ((uint64_t)b << shift);
 		uint64_t hi = lo + (((uint64_t)1 << shift) - 1); /* last byte */
 
 		if (hi < lo) /* the top bucket may end at 2^64 */
 			hi = UINT64_MAX;
-		while (r < mem->n && reg[r]->last < lo)
+		while (r < n && fast[r].start + (fast[r].size - 1) < lo)
 			r++;
 		/* The region covering lo, else the first starting inside the
 		 * bucket, else the hole sentinel. */
-		if (r < mem->n && reg[r]->start <= hi)
-			mem->buckets[b] = &mem->fast[r];
+		if (r < n && fast[r].start <= hi)
+			t->bucket[b] = &fast[r];
 		else
-			mem->buckets[b] = &mem->view.hole;
+			t->bucket[b] = hole;
+		if (!want_delta)
+			continue;
 		/* Only a bucket wholly inside the reach of the region that
 		 * covers lo (that region and the ones after it that are
 		 * contiguous in guest and host memory, all at one delta) may
 		 * skip the bounds check (see vmmem__small_host). */
-		if (r < mem->n && reg[r]->start <= lo && hi - reg[r]->start < mem->fast[r].reach)
-			mem->deltas[b] = (uintptr_t)reg[r]->host - (uintptr_t)reg[r]->start;
+		if (r < n && fast[r].start <= lo && hi - fast[r].start < fast[r].reach)
+			t->delta[b] = (uintptr_t)fast[r].host - (uintptr_t)fast[r].start;
 		else
-			mem->deltas[b] = VMMEM__NO_DELTA;
+			t->delta[b] = VMMEM__NO_DELTA;
 	}
-	mem->view.base = base;
-	mem->view.last_off = last_off;
-	mem->view.shift = shift;
-	mem->view.bucket = mem->buckets;
-	mem->view.delta = mem->deltas;
+	t->base = base;
+	t->last_off = last_off;
+	t->shift = shift;
+	return true;
+}
+
+static void
+free_table(struct vmmem__table *t)
+{
+	g_free(t->bucket);
+	g_free(t->delta);
+}
+
+static bool
+build_buckets(vmmem_memory_t *mem, GError **error)
+{
+	mem->view.hole.start = 0;
+	mem->view.hole.size = 0;
+	mem->view.hole.reach = 0;
+	if (!build_table(mem->fast, mem->n, &mem->view.hole, true, &mem->table, error))
+		return false;
+	mem->view.base = mem->table.base;
+	mem->view.last_off = mem->table.last_off;
+	mem->view.shift = mem->table.shift;
+	mem->view.bucket = mem->table.bucket;
+	mem->view.delta = mem->table.delta;
 	/* The run from guest 0 (see run_end in <vmmem/view.h>): its reach is
 	 * computed from where the mappings really are. */
-	if (reg[0]->start == 0) {
+	if (mem->n && mem->regions[0]->start == 0) {
 		mem->view.run_end = mem->fast[0].reach;
-		mem->view.run_delta = (uintptr_t)reg[0]->host;
+		mem->view.run_delta = (uintptr_t)mem->regions[0]->host;
 	}
+	return true;
+}
+
+static int
+compare_user_addr(const void *a, const void *b)
+{
+	const struct vmmem_fast_region *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* The frontend-address table of a memory whose regions carry a user
+ * address (vhost-user's userspace_addr): the same bucket lookup as the
+ * guest table, keyed by user address, so translating a vring address
+ * costs what a guest lookup does whatever the slot count. Built only
+ * when every region has one; the callers (core/vhost-user.c) checked
+ * that user ranges do not overlap. */
+static bool
+build_user_table(vmmem_memory_t *mem, GError **error)
+{
+	size_t n = mem->n;
+
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!mem->regions[i]->has_user_addr)
+			return true;
+	mem->user_fast = g_new0(struct vmmem_fast_region, n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		mem->user_fast[i].start = mem->regions[i]->user_addr;
+		mem->user_fast[i].size = mem->regions[i]->size;
+		mem->user_fast[i].host = mem->regions[i]->host;
+		mem->user_fast[i].region = mem->regions[i];
+		mem->user_fast[i].reach = mem->regions[i]->size;
+	}
+	/* Frontends usually map their RAM in guest order: skip the sort then. */
+	for (size_t i = 1; i < n; i++) {
+		if (mem->user_fast[i - 1].start > mem->user_fast[i].start) {
+			qsort(mem->user_fast, n, sizeof(*mem->user_fast), compare_user_addr);
+			break;
+		}
+	}
+	if (!build_table(mem->user_fast, n, &mem->user_hole, false, &mem->user_table, error))
+		return false;
+	mem->has_user_table = true;
 	return true;
 }
 
@@ -164,8 +266,9 @@ memory_free(vmmem_memory_t *mem)
 		vmmem__region_unref(mem->regions[i]);
 	g_free(mem->regions);
 	g_free(mem->fast);
-	g_free(mem->buckets);
-	g_free(mem->deltas);
+	free_table(&mem->table);
+	free_table(&mem->user_table);
+	g_free(mem->user_fast);
 	if (mem->log)
 		vmmem__log_unref(mem->log);
 	vmmem__logcell_unref(mem->cell);
@@ -198,7 +301,7 @@ vmmem__memory_build(struct vmmem_region *const *sorted, size_t n, struct vmmem__
 		mem->view.gate = VMMEM__GATE_LOG | (log->always ? VMMEM__GATE_LOG_ALWAYS : 0);
 		mem->view.log_test_mask = log->always ? 0 : UINT64_MAX;
 	}
-	if (!build_buckets(mem, error)) {
+	if (!build_buckets(mem, error) || !build_user_table(mem, error)) {
 		memory_free(mem);
 		return NULL;
 	}

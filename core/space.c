@@ -412,3 +412,103 @@ vmmem_space_set_log(vmmem_space_t *space, void *log, size_t size, void (*destroy
 	vmmem__log_unref(old_external);
 	return ok;
 }
+
+static int
+compare_region_start(const void *a, const void *b)
+{
+	const struct vmmem_region *x = *(struct vmmem_region *const *)a;
+	const struct vmmem_region *y = *(struct vmmem_region *const *)b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+bool
+vmmem__space_replace(vmmem_space_t *space, uint64_t cur_gen, const size_t *remove,
+		     size_t n_remove, const vmmem_region_spec_t *specs, const uint64_t *user_addrs,
+		     size_t n_add, GError **error)
+{
+	const vmmem_memory_t *cur;
+	struct vmmem_region **created, **next;
+	size_t n_next = 0, n_created = 0, k = 0;
+	bool ok = false;
+
+	if (!writer_may_wait("change the regions", error))
+		return false;
+	created = g_new0(struct vmmem_region *, n_add ? n_add : 1);
+	g_mutex_lock(&space->lock);
+	cur = space->current;
+	if (space->generation != cur_gen) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+			     "the space changed (generation %" PRIu64 ", validated against %" PRIu64
+			     ") while a change was prepared",
+			     space->generation, cur_gen);
+		goto out;
+	}
+	for (size_t i = 0; i < n_remove; i++) {
+		if (remove[i] >= cur->n || (i && remove[i] <= remove[i - 1])) {
+			vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+				     "region index %zu to remove is out of order or past %zu regions",
+				     remove[i], cur->n);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n_add; i++) {
+		char *name = specs[i].name ? g_strdup(specs[i].name)
+					   : g_strdup_printf("region@0x%" PRIx64, specs[i].start.raw);
+		bool good = vmmem__check_region_numbers(name, specs[i].start.raw, specs[i].size,
+							error) &&
+			    (!(specs[i].flags & VMMEM_SPEC_DIRTY_TRACKING) ||
+			     ensure_internal_log(space, name, specs[i].start.raw, specs[i].size,
+						 error));
+
+		if (good)
+			created[i] = vmmem__region_new(&specs[i], name, space->cell, error);
+		g_free(name);
+		if (!created[i])
+			goto out;
+		n_created++;
+		if (user_addrs) {
+			created[i]->user_addr = user_addrs[i];
+			created[i]->has_user_addr = true;
+		}
+	}
+	/* The kept regions are sorted already: sort the few new ones and
+	 * merge, O(n) for the 509-slot table. */
+	qsort(created, n_add, sizeof(*created), compare_region_start);
+	next = g_new(struct vmmem_region *, cur->n - n_remove + n_add + 1);
+	for (size_t i = 0, a = 0; i < cur->n || a < n_add;) {
+		if (i < cur->n && k < n_remove && remove[k] == i) {
+			k++;
+			i++;
+		} else if (a < n_add && (i == cur->n || created[a]->start < cur->regions[i]->start)) {
+			next[n_next++] = created[a++];
+		} else {
+			next[n_next++] = cur->regions[i++];
+		}
+	}
+	/* The caller validated the layout; this is the backstop that keeps
+	 * a table the lookup relies on free of overlaps. */
+	for (size_t i = 1; i < n_next; i++) {
+		if (next[i - 1]->last >= next[i]->start) {
+			vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
+				     "regions '%s' [0x%" PRIx64 ", 0x%" PRIx64 "] and '%s' [0x%" PRIx64
+				     ", 0x%" PRIx64 "] overlap",
+				     next[i - 1]->name, next[i - 1]->start, next[i - 1]->last,
+				     next[i]->name, next[i]->start, next[i]->last);
+			g_free(next);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n_add; i++)
+		prepare_region(space, created[i]);
+	ok = publish(space, next, n_next, error);
+	g_free(next);
+out:
+	g_mutex_unlock(&space->lock);
+	/* The new snapshot holds what it needs; on failure this unmaps the
+	 * regions created for nothing. */
+	for (size_t i = 0; i < n_created; i++)
+		vmmem__region_unref(created[i]);
+	g_free(created);
+	return ok;
+}
