@@ -20,6 +20,8 @@ CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= access config share
 FUZZ_STRICT ?= 1
+# A fixed libFuzzer seed makes a run repeatable (CI uses one); empty: random.
+FUZZ_SEED ?=
 FUZZ_MAX_LEN_access = 4096
 FUZZ_MAX_LEN_config = 4096
 FUZZ_MAX_LEN_share = 8192
@@ -55,6 +57,7 @@ run: all
 		case $$t in access) ml=$(FUZZ_MAX_LEN_access);; config) ml=$(FUZZ_MAX_LEN_config);; \
 			*) ml=$(FUZZ_MAX_LEN_share);; esac; \
 		$(work)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$ml -timeout=30 \
+			$(if $(FUZZ_SEED),-seed=$(FUZZ_SEED)) \
 			-print_final_stats=1 -artifact_prefix=$$d/ \
 			$$d/corpus $(srcdir)/tests/fuzz/corpus/$$t >$$d/fuzz.log 2>&1; \
 		rc=$$?; \
