@@ -18,11 +18,12 @@
 
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= access config share
+FUZZ_TARGETS ?= access config share vhost
 FUZZ_STRICT ?= 1
 FUZZ_MAX_LEN_access = 4096
 FUZZ_MAX_LEN_config = 4096
 FUZZ_MAX_LEN_share = 8192
+FUZZ_MAX_LEN_vhost = 4096
 
 GLIB_CFLAGS := $(shell pkg-config --cflags glib-2.0)
 GLIB_LIBS := $(shell pkg-config --libs glib-2.0)
@@ -53,7 +54,7 @@ run: all
 	for t in $(FUZZ_TARGETS); do \
 		d=$(work)/$$t; mkdir -p $$d/corpus; rm -f $$d/crash-* $$d/leak-* $$d/timeout-* $$d/oom-*; \
 		case $$t in access) ml=$(FUZZ_MAX_LEN_access);; config) ml=$(FUZZ_MAX_LEN_config);; \
-			*) ml=$(FUZZ_MAX_LEN_share);; esac; \
+			vhost) ml=$(FUZZ_MAX_LEN_vhost);; *) ml=$(FUZZ_MAX_LEN_share);; esac; \
 		$(work)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$ml -timeout=30 \
 			-print_final_stats=1 -artifact_prefix=$$d/ \
 			$$d/corpus $(srcdir)/tests/fuzz/corpus/$$t >$$d/fuzz.log 2>&1; \
