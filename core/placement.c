@@ -73,6 +73,7 @@ place_run(struct vmmem_region *const *run, size_t k)
 		if (got == (void *)place) {
 			r->host = place;
 			r->mapping.host = place;
+			vmmem__sigbus_moved(r);
 		} else {
 			munmap(place, r->size);
 		}
@@ -266,6 +267,7 @@ vmmem__reservation_place(struct vmmem__reservation *res, struct vmmem_region *r)
 		return false;
 	r->host = place;
 	r->mapping.host = place;
+	vmmem__sigbus_moved(r);
 	r->res = vmmem__reservation_ref(res);
 	return true;
 }
