@@ -47,6 +47,10 @@ pool_memfd(const char *name, size_t size, unsigned seals)
 	return fd;
 }
 
+static vmmem_memory_t *keep_mmap_loaded;
+static const vmmem_region_spec_t mmap_spec = { .name = "keep-mmap-loaded",
+					       .size = 4096, .provider = "mmap" };
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -54,6 +58,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	char tmpl[] = "/tmp/vmmem-fuzz-share.XXXXXX";
 
 	fuzz_setup_provider_path();
+	/* A loaded provider holds its file open, and with VMMEM_NO_DLCLOSE
+	 * (the sanitizer and valgrind runs) keeps it open after its last
+	 * region: load mmap once here, so that the fd count of an input
+	 * counts only what the input leaves open. */
+	keep_mmap_loaded = vmmem_memory_new(&mmap_spec, 1, NULL);
+	if (!keep_mmap_loaded)
+		fuzz_fail("cannot load the mmap provider (VMMEM_PROVIDER_PATH)");
 	pool[0] = pool_memfd("sealed", 64 << 10, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	pool[1] = pool_memfd("unsealed", 64 << 10, 0);
 	pool[2] = pool_memfd("sealed-small", 4096, F_SEAL_SHRINK);
@@ -67,6 +78,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fuzz_fail("cannot open the fd pool: %s", g_strerror(errno));
 	unlink(tmpl);
 	return 0;
+}
+
+void
+fuzz_target_cleanup(void)
+{
+	vmmem_memory_unref(keep_mmap_loaded);
 }
 
 typedef struct attach {
