@@ -52,20 +52,22 @@
 
 static int pool[POOL_SIZE];
 
-/* Fills [0, size) of fd with the words `id << 56 | offset`. */
-static void
-fill_pattern(int fd, unsigned id, size_t size, const char *name)
+/* Fills [0, size) of fd with the words `id << 56 | offset`; false if it
+ * cannot be mapped (a hugetlb memfd while the pool is short). */
+static bool
+fill_pattern(int fd, unsigned id, size_t size)
 {
 	uint64_t *m;
 
 	if (size == 0)
-		return;
+		return true;
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		fuzz_fail("mapping pool file %s: %s", name, g_strerror(errno));
+		return false;
 	for (size_t i = 0; i < size / 8; i++)
 		m[i] = (uint64_t)id << 56 | (uint64_t)i * 8;
 	munmap(m, size);
+	return true;
 }
 
 static int
@@ -73,15 +75,14 @@ pool_memfd(unsigned id, const char *name, size_t size, unsigned flags, unsigned 
 {
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | flags);
 
-	if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
-		if (flags & MFD_HUGETLB) {
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0 || !fill_pattern(fd, id, size)) {
+		if (flags & MFD_HUGETLB) { /* no huge pages now: the caller stands in */
 			if (fd >= 0)
 				close(fd);
 			return -1;
 		}
 		fuzz_fail("memfd %s: %s", name, g_strerror(errno));
 	}
-	fill_pattern(fd, id, size, name);
 	if (seals && fcntl(fd, F_ADD_SEALS, seals) != 0)
 		fuzz_fail("sealing memfd %s: %s", name, g_strerror(errno));
 	return fd;
