@@ -42,6 +42,29 @@ backed_prefix(const vmmem_memory_t *mem, uint64_t addr, size_t len, ptrdiff_t *f
 	return avail < len ? (size_t)avail : len;
 }
 
+/* VMMEM_ERROR_REGION_LOST if a region under [addr, addr + len) was lost
+ * to a SIGBUS (core/sigbus.c). Looks at the regions only once any region
+ * of the process was lost: until then one load of a global. */
+static bool
+lost_in(const vmmem_memory_t *mem, uint64_t addr, size_t len, GError **error)
+{
+	ptrdiff_t i;
+
+	if (__builtin_expect(!__atomic_load_n(&vmmem__sigbus_lost, __ATOMIC_RELAXED), 1))
+		return false;
+	for (i = vmmem__memory_index(mem, addr); i >= 0 && (size_t)i < mem->n; i++) {
+		const struct vmmem_region *r = mem->regions[i];
+
+		if (r->start > addr && r->start - addr >= (len ? len : 1))
+			break;
+		if (vmmem__lost_error(r, error))
+			return true;
+		if (r->last == UINT64_MAX)
+			break;
+	}
+	return false;
+}
+
 /* Walks [addr, addr + len), known to be backed, one region at a time. */
 typedef struct {
 	const vmmem_memory_t *mem;
@@ -150,6 +173,8 @@ copy_prefix(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, 
 		hole_error(error, addr);
 		return false;
 	}
+	if (lost_in(mem, addr, n, error))
+		return false;
 	copy_pieces(mem, first, addr, buf, n, to_guest);
 	if (to_guest)
 		vmmem__memory_log(mem, addr, n);
@@ -168,6 +193,8 @@ copy_exact(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, b
 
 	if (len == 0)
 		return true;
+	if (lost_in(mem, addr, len, error))
+		return false;
 	if (h) { /* the common case: inside one region */
 		if (to_guest)
 			vmmem__copy(h, buf, len);
@@ -238,6 +265,8 @@ atomic_host(const vmmem_memory_t *mem, uint64_t addr, unsigned width, GError **e
 			     addr, width);
 		return NULL;
 	}
+	if (lost_in(mem, addr, width, error))
+		return NULL;
 	/* Regions start and end on page boundaries, so an aligned access is
 	 * either wholly inside one region or wholly in a hole. */
 	h = vmmem__fast_host(mem, addr, width);
@@ -301,7 +330,8 @@ vmmem_memory_get_iovec(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_
 	*n_iov = 0;
 	if (len == 0)
 		return true;
-	if (!whole_range(mem, addr.raw, len, "map", &first, error))
+	if (lost_in(mem, addr.raw, len, error) ||
+	    !whole_range(mem, addr.raw, len, "map", &first, error))
 		return false;
 	n = fill_iovec(mem, first, addr.raw, len, iov, max_iov);
 	*n_iov = n;
@@ -329,6 +359,8 @@ memory_fd(const vmmem_memory_t *mem, uint64_t addr, int fd, size_t len, bool to_
 		*done = 0;
 	if (len == 0)
 		return true;
+	if (lost_in(mem, addr, len, error))
+		return false;
 	if (exact) {
 		if (!whole_range(mem, addr, len, to_fd ? "write out" : "read in", &first, error))
 			return false;
@@ -399,6 +431,8 @@ vmmem_memory_get_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_
 		out->len = 0;
 		return true;
 	}
+	if (lost_in(mem, addr.raw, len, error))
+		return false;
 	if (!h) {
 		const vmmem_region_t *r = vmmem_memory_find_region_slow(mem, addr.raw);
 		if (r && r->last - addr.raw + 1 >= len)

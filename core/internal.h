@@ -155,6 +155,8 @@ struct vmmem_region {
 	 * bucket table keyed by it (vmmem__memory_user_index). */
 	uint64_t user_addr;
 	bool has_user_addr;
+	/* Its slot in the SIGBUS registry (core/sigbus.c), or -1. */
+	int guard;
 };
 
 /* A bucket table: bucket[(addr - base) >> shift] names the candidate
@@ -336,6 +338,21 @@ bool vmmem__valid_width(unsigned width, GError **error);
 
 /* The SIGBUS-guarded touch handed to providers (touch_pages). */
 int vmmem__touch_pages(void *host, uint64_t size, uint64_t page_size, uint64_t *touched);
+
+/* ---- sigbus.c: surviving a peer that takes pages away ---- */
+
+/* Non-zero once any region of the process was lost (__atomic). */
+extern int vmmem__sigbus_lost;
+/* Guards a freshly created fd-backed region (sets r->guard); installs the
+ * process-wide handler on first use. Best effort. */
+void vmmem__sigbus_register(struct vmmem_region *r);
+/* After the region's mapping moved (placement): the new host range. */
+void vmmem__sigbus_moved(struct vmmem_region *r);
+/* Before the provider unmaps the region. */
+void vmmem__sigbus_unregister(struct vmmem_region *r);
+bool vmmem__region_is_lost(const struct vmmem_region *r);
+/* If r was lost: sets VMMEM_ERROR_REGION_LOST naming it, returns true. */
+bool vmmem__lost_error(const struct vmmem_region *r, GError **error);
 
 /* ---- fdio.c ---- */
 

@@ -73,6 +73,7 @@ place_run(struct vmmem_region *const *run, size_t k)
 		if (got == (void *)place) {
 			r->host = place;
 			r->mapping.host = place;
+			vmmem__sigbus_moved(r);
 		} else {
 			munmap(place, r->size);
 		}
@@ -136,10 +137,11 @@ struct vmmem__reservation {
 	uint8_t *base;
 	uint64_t span;
 	GMutex lock;
-	GArray *lost; /* struct lost_range: ranges we no longer hold */
+	GArray *lost;   /* struct range: ranges we no longer hold */
+	GArray *placed; /* struct range: ranges a live region was placed in */
 };
 
-struct lost_range {
+struct range {
 	uint64_t start, size;
 };
 
@@ -172,7 +174,8 @@ vmmem__reservation_new(uint64_t span)
 	res->base = base;
 	res->span = span;
 	g_mutex_init(&res->lock);
-	res->lost = g_array_new(FALSE, FALSE, sizeof(struct lost_range));
+	res->lost = g_array_new(FALSE, FALSE, sizeof(struct range));
+	res->placed = g_array_new(FALSE, FALSE, sizeof(struct range));
 	return res;
 }
 
@@ -184,10 +187,10 @@ vmmem__reservation_ref(struct vmmem__reservation *res)
 }
 
 static bool
-overlaps_lost(const struct vmmem__reservation *res, uint64_t start, uint64_t size)
+overlaps(const GArray *ranges, uint64_t start, uint64_t size)
 {
-	for (guint i = 0; i < res->lost->len; i++) {
-		const struct lost_range *l = &g_array_index(res->lost, struct lost_range, i);
+	for (guint i = 0; i < ranges->len; i++) {
+		const struct range *l = &g_array_index(ranges, struct range, i);
 		if (start < l->start + l->size && l->start < start + size)
 			return true;
 	}
@@ -197,7 +200,7 @@ overlaps_lost(const struct vmmem__reservation *res, uint64_t start, uint64_t siz
 static int
 compare_lost(const void *a, const void *b)
 {
-	const struct lost_range *x = a, *y = b;
+	const struct range *x = a, *y = b;
 
 	return (x->start > y->start) - (x->start < y->start);
 }
@@ -213,8 +216,8 @@ vmmem__reservation_unref(struct vmmem__reservation *res)
 	 * the ranges that are someone else's now. */
 	g_array_sort(res->lost, compare_lost);
 	for (guint i = 0; i <= res->lost->len; i++) {
-		const struct lost_range *l =
-			i < res->lost->len ? &g_array_index(res->lost, struct lost_range, i) : NULL;
+		const struct range *l =
+			i < res->lost->len ? &g_array_index(res->lost, struct range, i) : NULL;
 		uint64_t end = l ? l->start : res->span;
 
 		if (end > at)
@@ -223,6 +226,7 @@ vmmem__reservation_unref(struct vmmem__reservation *res)
 			at = l->start + l->size;
 	}
 	g_array_free(res->lost, TRUE);
+	g_array_free(res->placed, TRUE);
 	g_mutex_clear(&res->lock);
 	g_free(res);
 }
@@ -244,16 +248,26 @@ vmmem__reservation_place(struct vmmem__reservation *res, struct vmmem_region *r)
 		return false;
 	place = res->base + r->start;
 	g_mutex_lock(&res->lock);
-	ok = !overlaps_lost(res, r->start, r->size);
+	/* A region removed from the table may still be mapped at its place
+	 * for the readers of an older snapshot: mremap(MREMAP_FIXED) would
+	 * replace their mapping, and that region's destroy would later unmap
+	 * the new one. Such a region stays where its provider mapped it. */
+	ok = !overlaps(res->lost, r->start, r->size) && !overlaps(res->placed, r->start, r->size);
 	if (ok) {
 		got = mremap(r->host, r->size, r->size, MREMAP_MAYMOVE | MREMAP_FIXED, place);
 		ok = got == place;
+	}
+	if (ok) {
+		struct range p = { r->start, r->size };
+
+		g_array_append_val(res->placed, p);
 	}
 	g_mutex_unlock(&res->lock);
 	if (!ok)
 		return false;
 	r->host = place;
 	r->mapping.host = place;
+	vmmem__sigbus_moved(r);
 	r->res = vmmem__reservation_ref(res);
 	return true;
 }
@@ -265,13 +279,21 @@ vmmem__reservation_release(struct vmmem__reservation *res, uint64_t start, uint6
 	void *got;
 
 	g_mutex_lock(&res->lock);
+	for (guint i = 0; i < res->placed->len; i++) {
+		const struct range *p = &g_array_index(res->placed, struct range, i);
+
+		if (p->start == start && p->size == size) {
+			g_array_remove_index_fast(res->placed, i);
+			break;
+		}
+	}
 	got = mmap(want, (size_t)size, PROT_NONE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 	if (got != want) {
 		/* Another thread mapped into the gap between the provider's
 		 * munmap and ours (or an old kernel ignored NOREPLACE and
 		 * put it elsewhere): the range is not ours any more. */
-		struct lost_range l = { start, size };
+		struct range l = { start, size };
 
 		if (got != MAP_FAILED)
 			munmap(got, (size_t)size);

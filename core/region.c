@@ -115,6 +115,7 @@ vmmem__region_new(const vmmem_region_spec_t *spec, const char *name, struct vmme
 		g_free(r);
 		return NULL;
 	}
+	vmmem__sigbus_register(r);
 	if (cell)
 		r->cell = vmmem__logcell_ref(cell);
 	return r;
@@ -132,6 +133,7 @@ vmmem__region_unref(struct vmmem_region *r)
 {
 	if (!r || !g_atomic_int_dec_and_test(&r->refcount))
 		return;
+	vmmem__sigbus_unregister(r);
 	r->module->desc->ops->destroy(&r->mapping);
 	vmmem__module_unref(r->module);
 	/* The provider unmapped the range; a placed region gives it back to

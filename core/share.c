@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -530,26 +532,55 @@ is_memfd(int fd)
 	return (size_t)len >= strlen("/memfd:") && memcmp(target, "/memfd:", strlen("/memfd:")) == 0;
 }
 
-/* A peer that can shrink a shared file can make every access of ours to
- * the lost pages raise SIGBUS. A memfd can be sealed against that, so an
- * unsealed one is refused; other files (tmpfs and hugetlbfs files,
- * regular files) cannot be sealed by their owner and are accepted, as
- * every vhost-user backend does, and share.h says so. */
+/* What a region's fd may be. A peer that can shrink a shared file can
+ * make every access of ours to the lost pages raise SIGBUS, and so can an
+ * fd whose mapping has no pages where the region says there are:
+ *  - a memfd can be sealed against shrinking, so an unsealed one is
+ *    refused; other files (tmpfs and hugetlbfs files, regular files)
+ *    cannot be sealed by their owner and are accepted, as every
+ *    vhost-user backend does, and share.h says so (their size is checked
+ *    against the region by the mmap provider);
+ *  - /dev/zero maps fresh zero memory of this process, not the sender's,
+ *    and at a non-zero offset only pages past its end (SIGBUS on the
+ *    first touch): refused at any offset;
+ *  - another character device (device DAX) has no size we can check, so
+ *    it is accepted only at offset 0;
+ *  - anything else (a pipe, a socket, a directory, a block device) is not
+ *    guest memory. */
 static bool
-check_seals(const record_t *recs, uint32_t n, const int *fds, GError **error)
+check_fds(const record_t *recs, uint32_t n, const int *fds, GError **error)
 {
 	for (uint32_t i = 0; i < n; i++) {
+		const char *why = NULL;
+		struct stat st;
 		int seals;
 
-		if (!is_memfd(fds[i]))
-			continue;
-		seals = fcntl(fds[i], F_GET_SEALS);
-		if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+		if (fstat(fds[i], &st) != 0) {
+			int e = errno;
+			vmmem__error_errno(error, VMMEM_ERROR_IO, e,
+					   "received guest memory, region '%s' (record %u): fstat of "
+					   "fd %d: %s",
+					   recs[i].name, i, fds[i], g_strerror(e));
+			return false;
+		}
+		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5))
+			why = "is /dev/zero, which maps zero memory of this process, not the "
+			      "sender's (and at an offset, pages that fault)";
+		else if (S_ISCHR(st.st_mode) && recs[i].fd_offset != 0)
+			why = "is a character device mapped at a non-zero offset, whose size "
+			      "cannot be checked";
+		else if (!S_ISCHR(st.st_mode) && !S_ISREG(st.st_mode))
+			why = "is not a regular file or a character device";
+		else if (S_ISREG(st.st_mode) && is_memfd(fds[i]) &&
+			 ((seals = fcntl(fds[i], F_GET_SEALS)) < 0 || !(seals & F_SEAL_SHRINK)))
+			why = "is a memfd not sealed against shrinking (F_SEAL_SHRINK), so the "
+			      "sender could truncate it under this process";
+		if (why) {
 			vmmem__error(error, VMMEM_ERROR_PROTOCOL,
-				     "received guest memory, region '%s' (record %u, fd %d): its "
-				     "memfd is not sealed against shrinking (F_SEAL_SHRINK), so the "
-				     "sender could truncate it under this process",
-				     recs[i].name, i, fds[i]);
+				     "received guest memory, region '%s' (record %u, fd %d, mode 0%o, "
+				     "offset 0x%" PRIx64 "): its fd %s",
+				     recs[i].name, i, fds[i], (unsigned)st.st_mode, recs[i].fd_offset,
+				     why);
 			return false;
 		}
 	}
@@ -581,7 +612,7 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 		 * than as a SIGBUS at first touch. */
 		o[3] = (struct vmmem_provider_option){ "reserve", "yes" };
 		/* The sender's memory: allocating it here would commit all of
-		 * it in this process too; check_seals() is the guard instead. */
+		 * it in this process too; check_fds() is the guard instead. */
 		o[4] = (struct vmmem_provider_option){ "allocate", "no" };
 		specs[i].name = recs[i].name;
 		specs[i].start = vmmem_guest_addr(recs[i].start);
@@ -659,7 +690,7 @@ vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
 			     n, rx.fds->len);
 		goto out;
 	}
-	if (check_seals(recs, n, (const int *)(void *)rx.fds->data, error))
+	if (check_fds(recs, n, (const int *)(void *)rx.fds->data, error))
 		mem = build_memory(recs, n, (const int *)(void *)rx.fds->data, error);
 
 out:

@@ -25,11 +25,24 @@ where(vmmem__span_t s, uint64_t off)
 			       s.size);
 }
 
+/* A region lost to a SIGBUS (core/sigbus.c): VMMEM_ERROR_REGION_LOST.
+ * Slices have no region and keep working on the zero pages. */
+static bool
+span_lost(vmmem__span_t s, GError **error)
+{
+	if (__builtin_expect(!__atomic_load_n(&vmmem__sigbus_lost, __ATOMIC_RELAXED), 1) ||
+	    !s.region)
+		return false;
+	return vmmem__lost_error(s.region, error);
+}
+
 static bool
 start_ok(vmmem__span_t s, uint64_t off, GError **error)
 {
 	char *w;
 
+	if (span_lost(s, error))
+		return false;
 	if (off < s.size)
 		return true;
 	w = where(s, off);
@@ -47,6 +60,8 @@ range_ok(vmmem__span_t s, uint64_t off, size_t len, const char *verb, GError **e
 	uint64_t avail;
 	char *w, *end;
 
+	if (span_lost(s, error))
+		return false;
 	if (off <= s.size && len <= s.size - off)
 		return true;
 	/* Nothing at the start: INVALID_ADDRESS, as in every family

@@ -8,6 +8,7 @@
 #include <linux/magic.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -586,6 +587,96 @@ test_unsealable_memfd_refused(void)
 	close(fd);
 }
 
+/* Issue 11, defect 1: /dev/zero at an offset maps only pages past its end,
+ * whose first touch was a SIGBUS; at offset 0 it is fresh memory of the
+ * receiver, not the sender's. Refused at both, before anything is mapped. */
+static void
+test_dev_zero_refused(void)
+{
+	static const uint64_t offsets[] = { 0x1000, 0 };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(offsets); i++) {
+		uint8_t buf[128];
+		size_t len = build_message(buf, 1, 0x1000, 5);
+		int fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
+		GError *error;
+
+		g_assert_cmpint(fd, >=, 0);
+		put_le(buf + 24 + 16, offsets[i], 8);
+		error = receive_malformed(buf, len, fd);
+		g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+		g_assert_nonnull(strstr(error->message, "region 'bad'"));
+		g_assert_nonnull(strstr(error->message, "/dev/zero"));
+		g_error_free(error);
+		close(fd);
+	}
+}
+
+/* A character device other than /dev/zero has no size to check the
+ * region against: only offset 0 is taken. */
+static void
+test_char_device_at_offset_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = open("/dev/full", O_RDWR | O_CLOEXEC);
+	struct stat st;
+	GError *error;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+		g_test_skip("/dev/full is not a character device here");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	put_le(buf + 24 + 16, 0x2000, 8);
+	error = receive_malformed(buf, len, fd);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "character device mapped at a non-zero offset"));
+	g_error_free(error);
+	close(fd);
+}
+
+static void
+test_pipe_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int p[2];
+	GError *error;
+
+	g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+	error = receive_malformed(buf, len, p[0]);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "not a regular file or a character device"));
+	g_error_free(error);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A regular file (on disk, not sealable) that ends before offset + size
+ * is refused when the region is built: mapped, its tail would SIGBUS. */
+static void
+test_regular_file_shorter_than_region_refused(void)
+{
+	char *path = g_build_filename(g_get_tmp_dir(), "vmmem-share-short.XXXXXX", NULL);
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x2000, 5);
+	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+	GError *error;
+
+	g_assert_cmpint(fd, >=, 0);
+	unlink(path);
+	g_assert_cmpint(ftruncate(fd, 0x2000), ==, 0);
+	put_le(buf + 24 + 16, 0x1000, 8); /* [0x1000, 0x3000) of a 0x2000-byte file */
+	error = receive_malformed(buf, len, fd);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROVIDER_CREATE);
+	g_assert_nonnull(strstr(error->message, "region 'bad'"));
+	g_error_free(error);
+	close(fd);
+	g_free(path);
+}
+
 /* A sender that stops mid-message (and keeps the socket open) makes the
  * receive with a timeout fail after it, naming what had arrived, with
  * every received fd closed. */
@@ -770,6 +861,12 @@ main(int argc, char **argv)
 	g_test_add_func("/share/receive/tmpfs-file-accepted", test_tmpfs_file_accepted);
 	g_test_add_func("/share/receive/regular-file-accepted", test_regular_file_accepted);
 	g_test_add_func("/share/receive/hugetlbfs-file-accepted", test_hugetlbfs_file_accepted);
+	g_test_add_func("/share/receive/dev-zero-refused-at-any-offset", test_dev_zero_refused);
+	g_test_add_func("/share/receive/char-device-at-offset-refused",
+			test_char_device_at_offset_refused);
+	g_test_add_func("/share/receive/pipe-refused", test_pipe_refused);
+	g_test_add_func("/share/receive/regular-file-shorter-than-region-refused",
+			test_regular_file_shorter_than_region_refused);
 	g_test_add_func("/share/receive/memfd-without-sealing-refused",
 			test_unsealable_memfd_refused);
 	g_test_add_func("/share/receive/stalled-sender-times-out-without-leaks",

@@ -182,6 +182,38 @@ test_removed_region_lives_until_last_holder(void)
 	vmmem_space_free(s);
 }
 
+/* Found by fuzz-vhost (corpus vhost/regress-replace-at-same-address): a
+ * region re-added at the guest address of one that an older snapshot
+ * still holds must not be moved onto that one's place, or the old one's
+ * unmap takes the new mapping with it. Both stay readable, the new one
+ * after the old one is gone. */
+static void
+test_readd_while_old_held_keeps_both_mapped(void)
+{
+	vmmem_region_spec_t big = spec("big", 4 * MIB, 2 * MIB), small = spec("small", 4 * MIB, MIB);
+	vmmem_space_t *s = space_of(&big, 1);
+	vmmem_memory_t *held = vmmem_space_ref_memory(s);
+	const vmmem_memory_t *m;
+	uint32_t v = 0x1234abcd, got = 0;
+	GError *err = NULL;
+
+	g_assert_true(vmmem_memory_write_obj(held, G(4 * MIB + 64), &v, 4, &err));
+	g_assert_true(vmmem_space_remove_region(s, "big", &err));
+	g_assert_true(vmmem_space_add_region(s, &small, &err));
+	tu_assert_no_error(err);
+	g_assert_true(vmmem_memory_read_obj(held, G(4 * MIB + 64), &got, 4, &err));
+	g_assert_cmphex(got, ==, v);
+	vmmem_memory_unref(held);
+	m = vmmem_space_get(s);
+	got = 1;
+	g_assert_true(vmmem_memory_read_obj(m, G(4 * MIB + 64), &got, 4, &err));
+	tu_assert_no_error(err);
+	g_assert_cmphex(got, ==, 0);
+	g_assert_true(vmmem_memory_write_obj(m, G(5 * MIB - 4), &v, 4, &err));
+	vmmem_space_put(s, m);
+	vmmem_space_free(s);
+}
+
 /* host = base + guest: a DIMM hot-added right after RAM continues the run
  * from guest 0, so one memcpy crosses their boundary. */
 static void
@@ -519,6 +551,8 @@ main(int argc, char **argv)
 			test_removed_region_lives_until_last_holder);
 	g_test_add_func("/space/placement/hot-added-neighbour-is-host-contiguous",
 			test_hot_added_neighbour_is_host_contiguous);
+	g_test_add_func("/space/placement/re-add-while-old-held-keeps-both-mapped",
+			test_readd_while_old_held_keeps_both_mapped);
 	g_test_add_func("/space/placement/no-reservation-still-works",
 			test_no_reservation_still_works);
 	g_test_add_func("/space/writer/inside-read-section-refused",

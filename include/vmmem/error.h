@@ -53,7 +53,9 @@ extern "C" {
 	XX(UNSUPPORTED, 19,                                                                     \
 	   "the operation does not apply to this region (e.g. sharing private memory)")         \
 	XX(PROTOCOL, 20, "a message from another process is malformed")                         \
-	XX(NOT_FOUND, 21, "no region by that name or at that address (hotplug removal)")
+	XX(NOT_FOUND, 21, "no region by that name or at that address (hotplug removal)")     \
+	XX(REGION_LOST, 22,                                                                     \
+	   "the region's file lost pages under this process (SIGBUS); they read as zero")
 
 typedef enum vmmem_error_code {
 #define VMMEM_ERROR_ENUM_(name, value, message) VMMEM_ERROR_##name = (value),

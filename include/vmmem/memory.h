@@ -121,6 +121,41 @@ VMMEM_API bool vmmem_region_contains(const vmmem_region_t *region, vmmem_guest_a
 VMMEM_API bool vmmem_region_to_offset(const vmmem_region_t *region, vmmem_guest_addr_t addr,
 				      vmmem_region_addr_t *out);
 
+/* ---- Regions lost to the peer that owns their file ----
+ *
+ * A region mapped from a file (memfd, tmpfs, hugetlbfs, a regular file:
+ * VMMEM_REGION_FD) can lose pages under this process: the process that
+ * shared it truncates the file, punches a hole in it or drains the
+ * hugetlb pool. An access to such a page raises SIGBUS. vmmem installs
+ * one process-wide SIGBUS handler (when the first fd-backed region is
+ * created) that, for an address inside such a region, maps anonymous
+ * zero pages over the faulting page (the region's page size) and marks
+ * the region lost; the access then completes. What a consumer sees:
+ *  - the access that faulted, and every later one to those pages, reads
+ *    zeros; writes to them land in private pages and are lost (the peer
+ *    never sees them); pages that did not fault keep their shared data;
+ *  - from then on every out-of-line access that touches the region (the
+ *    vmmem_region_* family, and the vmmem_memory_* functions that are
+ *    not inline, including the *_slow ones, load/store, iovecs, fd I/O
+ *    and get_slice) fails with VMMEM_ERROR_REGION_LOST naming it;
+ *  - the inline paths (<vmmem/view.h>: read_obj, read_slice, ... within
+ *    one region), slices and host pointers taken before, are not checked,
+ *    so that they cost nothing: they keep working on the zero pages. A
+ *    consumer polls vmmem_memory_lost() (say, once per request batch) or
+ *    vmmem_region_lost() and drops the device or the connection.
+ * A SIGBUS at any other address goes to the handler that was installed
+ * before (or kills the process, as without vmmem). A consumer that
+ * installs its own SIGBUS handler later replaces this one; it should
+ * call the previous one for addresses it does not know. Up to 4096 regions
+ * are guarded at a time; more stay unguarded. */
+
+/** True once the region lost pages to a SIGBUS (see above). Lock-free,
+ * async-signal-safe, any thread; NULL is false. */
+VMMEM_API bool vmmem_region_lost(const vmmem_region_t *region);
+/** True if any region of `mem` was lost. Lock-free; O(1) until a region
+ * of the process is lost, then O(regions). */
+VMMEM_API bool vmmem_memory_lost(const vmmem_memory_t *mem);
+
 /* ---- The lookup, inline (its structs are in <vmmem/view.h>) ---- */
 
 /** The region that contains `addr`, or NULL if `addr` is in a hole. */

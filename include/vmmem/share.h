@@ -83,8 +83,19 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  * is therefore refused with VMMEM_ERROR_PROTOCOL (a memfd is told from
  * other files by its /proc/self/fd name, "/memfd:..."). Other files
  * (tmpfs and hugetlbfs files, regular files) cannot be sealed by their
- * owner and are accepted: for them the receiver trusts the sender not to
- * truncate, as vhost-user backends do.
+ * owner and are accepted, as vhost-user backends accept them: a sender
+ * that truncates one later (or punches a hole in a hugetlbfs file, which
+ * F_SEAL_SHRINK does not stop) does not crash the receiver, whose region
+ * then reads as zero there and reports itself lost (vmmem_memory_lost(),
+ * VMMEM_ERROR_REGION_LOST; see <vmmem/memory.h>); a file that ends before the
+ * region's offset + size is refused by the mmap provider
+ * (VMMEM_ERROR_PROVIDER_CREATE). Refused up front with
+ * VMMEM_ERROR_PROTOCOL, naming the region, its fd, mode and offset:
+ * /dev/zero at any offset (it maps zero memory of this process, not the
+ * sender's, and at an offset only pages past its end, which fault), any
+ * other character device at a non-zero offset (its size cannot be
+ * checked), and an fd that is neither a regular file nor a character
+ * device (a pipe, a socket, a directory, a block device).
  *
  * Each region keeps one fd of its own; while the memory is built the
  * received fds are held too, so a receive of N regions needs 2 N free fds

@@ -41,8 +41,12 @@
  * MAPPING: each region is mapped shared from its fd at mmap_offset
  * (through the `mmap` provider, which fstatfs()es the fd: a hugetlbfs fd
  * is mapped at its huge-page size). A frontend that truncates a file it
- * shared can still make a later access SIGBUS; sealing is the frontend's
- * part (cloud-hypervisor seals its memfds for that reason).
+ * shared, or frees its hugetlb pages, makes the next access to the lost
+ * pages fault: vmmem survives that fault, the pages read as zero and the
+ * region reports itself lost (vmmem_memory_lost(), VMMEM_ERROR_REGION_LOST
+ * from the out-of-line accesses; see <vmmem/memory.h>). Drop the
+ * connection then. Sealing is the frontend's part (cloud-hypervisor seals
+ * its memfds for that reason).
  *
  * SNAPSHOTS: a table change publishes a new snapshot; readers of the old
  * one keep working until they put it, and a removed region is unmapped

@@ -18,13 +18,14 @@
 
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= access config share
+FUZZ_TARGETS ?= access config share vhost
 FUZZ_STRICT ?= 1
 # A fixed libFuzzer seed makes a run repeatable (CI uses one); empty: random.
 FUZZ_SEED ?=
 FUZZ_MAX_LEN_access = 4096
 FUZZ_MAX_LEN_config = 4096
 FUZZ_MAX_LEN_share = 8192
+FUZZ_MAX_LEN_vhost = 4096
 
 GLIB_CFLAGS := $(shell pkg-config --cflags glib-2.0)
 GLIB_LIBS := $(shell pkg-config --libs glib-2.0)
@@ -55,7 +56,7 @@ run: all
 	for t in $(FUZZ_TARGETS); do \
 		d=$(work)/$$t; mkdir -p $$d/corpus; rm -f $$d/crash-* $$d/leak-* $$d/timeout-* $$d/oom-*; \
 		case $$t in access) ml=$(FUZZ_MAX_LEN_access);; config) ml=$(FUZZ_MAX_LEN_config);; \
-			*) ml=$(FUZZ_MAX_LEN_share);; esac; \
+			vhost) ml=$(FUZZ_MAX_LEN_vhost);; *) ml=$(FUZZ_MAX_LEN_share);; esac; \
 		$(work)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$ml -timeout=30 \
 			$(if $(FUZZ_SEED),-seed=$(FUZZ_SEED)) \
 			-print_final_stats=1 -artifact_prefix=$$d/ \
