@@ -466,6 +466,7 @@ struct readers {
 	vmmem_space_t *space;
 	uint64_t size;
 	volatile int stop;
+	unsigned started;      /* __atomic: readers that have begun */
 	uint64_t ops[8];
 };
 
@@ -482,6 +483,7 @@ reader(void *arg)
 	struct readers *rs = a->rs;
 	uint64_t x = 0x12345 + a->id, ops = 0, acc = 0, v;
 
+	__atomic_add_fetch(&rs->started, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&rs->stop, __ATOMIC_RELAXED)) {
 		const vmmem_memory_t *m = vmmem_space_get(rs->space);
 
@@ -510,7 +512,7 @@ reader_throughput(vmmem_space_t *sp, uint64_t size, unsigned t, bool hotplug)
 	pthread_t th[8];
 	vmmem_region_spec_t dimm = { .name = "dimm", .start = { size + 64 * MIB }, .size = 2 * MIB };
 	GError *err = NULL;
-	double t0 = now(), end = t0 + o.reader_secs, next = t0;
+	double t0, end, next;
 	uint64_t total = 0;
 	unsigned changes = 0;
 
@@ -518,6 +520,14 @@ reader_throughput(vmmem_space_t *sp, uint64_t size, unsigned t, bool hotplug)
 		args[i] = (struct reader_arg){ &rs, i };
 		pthread_create(&th[i], NULL, reader, &args[i]);
 	}
+	/* The clock starts once every reader runs: on a loaded machine (or
+	 * under a sanitizer) a thread may take longer to start than a short
+	 * --reader-secs lasts. */
+	while (__atomic_load_n(&rs.started, __ATOMIC_ACQUIRE) < t)
+		usleep(100);
+	t0 = now();
+	end = t0 + o.reader_secs;
+	next = t0;
 	while (now() < end) {
 		if (hotplug) {
 			/* 1000 changes a second: add at even ticks, remove at odd. */
