@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
+# End to end: QEMU 7.2 (TCG) boots Debian's kernel with a busybox
+# initramfs and a vhost-user-blk disk served by vmmem-vhost-user-blk. The
+# guest reads the partition table and the disk identifier sfdisk wrote,
+# the serial (GET_ID), writes a random pattern to the second partition,
+# drops its caches, reads it back; the host checks the image holds the
+# pattern. Every wait has a timeout. SKIPs, saying why, only where QEMU,
+# a kernel or busybox are missing and cannot be installed.
+set -u
+
+top_builddir=${VMMEM_TOP_BUILDDIR:-$(pwd)}
+top_srcdir=${VMMEM_TOP_SRCDIR:-$(dirname "$0")/..}
+backend=$top_builddir/examples/vhost-user-blk/vmmem-vhost-user-blk
+. "$top_srcdir/examples/vhost-user-blk/qemu-lib.sh"
+
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+why=$(vub_need_tools) || skip_all "$why"
+[ -x "$backend" ] || skip_all "$backend is not built"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-blk-test.XXXXXX")
+trap 'vub_cleanup' EXIT INT TERM
+
+echo "1..7"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
+check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
+failed=0
+
+vub_make_image "$work/disk.img" || { echo "Bail out! sfdisk failed"; exit 1; }
+vub_make_initrd "$work/initrd.gz" "$work/initrd" || { echo "Bail out! initramfs: see above"; exit 1; }
+
+start=$(date +%s)
+vub_boot "$work" || true
+end=$(date +%s)
+echo "# boot and I/O took $((end - start)) s (QEMU exit $vub_qemu_rc, backend exit $vub_backend_rc)"
+grep -a 'VMMEM' "$work/console.log" | tr -cd '[:print:]\n' | sed 's/.*VMMEM/# guest: VMMEM/' | head -40
+sed 's/^/# backend: /' "$work/backend.log" | head -40
+
+con=$work/console.log
+check "guest powered off in time and saw vda with both partitions ($VUB_P1_KIB + $VUB_P2_KIB KiB)" \
+	vub_partitions_ok "$con"
+check "guest read the disk identifier $VUB_DISK_ID" grep -aq "VMMEM diskid $VUB_DISK_ID" "$con"
+check "guest read the serial (GET_ID) vmmem-blk" grep -aq "VMMEM serial vmmem-blk" "$con"
+wrote=$(sed -n 's/.*VMMEM pattern \([0-9a-f]\{32\}\).*/\1/p' "$con" | tr -d '\r' | head -1)
+read_back=$(sed -n 's/.*VMMEM readback \([0-9a-f]\{32\}\).*/\1/p' "$con" | tr -d '\r' | head -1)
+echo "# pattern md5 ${wrote:-none}, read back ${read_back:-none}"
+check "guest read back the pattern it wrote, after dropping caches" \
+	test -n "$wrote" -a "$wrote" = "$read_back"
+host=$(vub_image_md5 "$work/disk.img")
+echo "# image's second partition md5 $host"
+check "the image holds exactly the pattern the guest wrote" test -n "$wrote" -a "$host" = "$wrote"
+check "the backend received the guest memory table" grep -q "memory table after" "$work/backend.log"
+check "the backend stopped no queue and exited 0 when QEMU closed the socket" \
+	vub_backend_clean "$work/backend.log"
+exit $failed
