@@ -22,7 +22,7 @@ why=$(vub_need_tools) || skip_all "$why"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-blk-test.XXXXXX")
 trap 'vub_cleanup' EXIT INT TERM
 
-echo "1..7"
+echo "1..14"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
@@ -55,4 +55,30 @@ check "the image holds exactly the pattern the guest wrote" test -n "$wrote" -a 
 check "the backend received the guest memory table" grep -q "memory table after" "$work/backend.log"
 check "the backend stopped no queue and exited 0 when QEMU closed the socket" \
 	vub_backend_clean "$work/backend.log"
+
+# ---- memory hotplug during I/O ----------------------------------------------
+echo "# hotplug: QMP object-add memory-backend-memfd + device_add pc-dimm, later device_del"
+vub_boot "$work" hotplug || true
+con=$work/console.log
+grep -a 'VMMEM hotplug\|VMMEM onlined' "$con" | tr -cd '[:print:]\n' | sed 's/^/# guest: /'
+grep 'MEM_REG' "$work/backend.log" | sed 's/^/# backend: /'
+check "hotplug: QEMU sent ADD_MEM_REG for the DIMM, the guest onlined it, QEMU sent REM_MEM_REG" \
+	test "$vub_qmp_rc" = 0
+check "hotplug: guest I/O never failed while memory came and went" \
+	grep -aq "VMMEM hotplug rounds [0-9]* failures 0 onlined [1-9]" "$con"
+check "hotplug: the guest powered off and the backend ended cleanly" \
+	eval 'vub_partitions_ok "$con" && vub_backend_clean "$work/backend.log"'
+
+# ---- live migration while the guest reads its disk ---------------------------
+echo "# migration: migrate to exec:cat > FILE while the guest reads, resume on a fresh backend"
+vub_migrate "$work"; mig=$?
+grep -ah "VMMEM migrate" "$work/console.log" "$work/console-dst.log" 2>/dev/null | tr -cd '[:print:]\n' | sed 's/^/# guest: /'
+grep 'SET_LOG_BASE\|LOG_ALL' "$work/backend-src.log" 2>/dev/null | sed 's/^/# source backend: /'
+check "migration: the source backend got SET_LOG_BASE and logged under VHOST_F_LOG_ALL" \
+	grep -q "dirty logging (VHOST_F_LOG_ALL) on" "$work/backend-src.log"
+check "migration: completed, and the destination guest went on reading" test "$mig" = 0
+check "migration: every read before, during and after the migration had the right md5" \
+	grep -aq "VMMEM migrate rounds [0-9]* failures 0" "$work/console-dst.log"
+check "migration: both backends ended cleanly" \
+	eval '[ "$vub_src_backend_rc" = 0 ] && vub_backend_clean "$work/backend.log"'
 exit $failed

@@ -333,6 +333,9 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 				    ")", u, u & ~offered_features(dev));
 			return false;
 		}
+		if ((u ^ dev->features) & VMMEM_VHOST_F_LOG_ALL)
+			blk_log("SET_FEATURES: dirty logging (VHOST_F_LOG_ALL) %s",
+				u & VMMEM_VHOST_F_LOG_ALL ? "on" : "off");
 		dev->features = u;
 		if (!vmmem_vhost_mem_set_features(dev->vm, u, error))
 			return false;

@@ -4,6 +4,7 @@
 # the image, boot QEMU against vmmem-vhost-user-blk. Sourced; expects
 # $backend (the program) and $work (a scratch directory).
 
+VUB_LIBDIR=${VUB_LIBDIR:-${top_srcdir:-.}/examples/vhost-user-blk}
 VUB_DISK_ID=1a2b3c4d
 VUB_P1_KIB=16384   # vda1: sectors 2048 + 32768
 VUB_P2_KIB=32768   # vda2: sectors 34816 + 65536, at 17 MiB
@@ -72,14 +73,20 @@ start=34816, size=65536, type=83
 EOF
 }
 
+# Clears the STOP flag a previous boot's host side left in sector 1.
+vub_clear_stop() {
+	dd if=/dev/zero of="$1" bs=512 seek=1 count=1 conv=notrunc 2>/dev/null
+}
+
 vub_image_md5() {
 	dd if="$1" bs=1M skip=17 count=$VUB_PATTERN_MIB 2>/dev/null | md5sum | cut -d' ' -f1
 }
 
-# vub_make_initrd OUT DIR [extra init script file]: busybox, the six
-# virtio modules in dependency order and an /init that does the I/O.
+# vub_make_initrd OUT DIR: busybox, the six virtio modules in dependency
+# order and an /init that does the I/O (vmmem.mode= on the kernel command
+# line picks the hotplug or migration loop).
 vub_make_initrd() {
-	out=$1 dir=$2 extra=${3:-}
+	out=$1 dir=$2
 	k=$(basename "$(vub_kernel)"); k=${k#vmlinuz-}
 	rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/tmp" || return 1
 	cp "$(command -v busybox)" "$dir/bin/busybox" || return 1
@@ -106,14 +113,43 @@ grep vda /proc/partitions | while read maj min blocks name; do echo "VMMEM part 
 echo "VMMEM diskid \$(od -A n -t x4 -j 440 -N 4 /dev/vda | tr -d ' ')"
 echo "VMMEM serial \$(cat /sys/block/vda/serial)"
 EOF
-		[ -n "$extra" ] && cat "$extra"
 		cat <<EOF
 dd if=/dev/urandom of=/tmp/pat bs=1M count=$VUB_PATTERN_MIB 2>/dev/null
-echo "VMMEM pattern \$(md5sum </tmp/pat | cut -d' ' -f1)"
+pat=\$(md5sum </tmp/pat | cut -d' ' -f1)
+echo "VMMEM pattern \$pat"
 dd if=/tmp/pat of=/dev/vda2 bs=1M conv=fsync 2>/dev/null || echo "VMMEM write failed"
 sync
 echo 3 >/proc/sys/vm/drop_caches
 echo "VMMEM readback \$(dd if=/dev/vda2 bs=1M count=$VUB_PATTERN_MIB 2>/dev/null | md5sum | cut -d' ' -f1)"
+# The host ends a loop by writing STOP into sector 1 of the image.
+stop() { [ "\$(dd if=/dev/vda bs=512 skip=1 count=1 iflag=direct 2>/dev/null | head -c 4)" = STOP ]; }
+case "\$(cat /proc/cmdline)" in
+*vmmem.mode=hotplug*)
+	# Write and read back 1 MiB of vda1 until told to stop, onlining
+	# hotplugged memory as it comes.
+	one=\$(head -c 1048576 /tmp/pat | md5sum | cut -d' ' -f1)
+	i=0 fail=0 on=0
+	while [ \$i -lt 2000 ] && ! stop; do
+		for b in /sys/devices/system/memory/memory*; do
+			if [ "\$(cat \$b/state)" = offline ] && echo online_movable >\$b/state 2>/dev/null; then
+				on=\$((on + 1)); echo "VMMEM onlined \${b##*/}"
+			fi
+		done
+		dd if=/tmp/pat of=/dev/vda1 bs=64k count=16 oflag=direct 2>/dev/null || fail=\$((fail + 1))
+		[ "\$(dd if=/dev/vda1 bs=64k count=16 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)" = "\$one" ] || fail=\$((fail + 1))
+		i=\$((i + 1)); echo "VMMEM round \$i failures \$fail"
+	done
+	echo "VMMEM hotplug rounds \$i failures \$fail onlined \$on" ;;
+*vmmem.mode=migrate*)
+	# Read the pattern back until told to stop: the backend writes guest
+	# memory all through the migration.
+	i=0 fail=0
+	while [ \$i -lt 2000 ] && ! stop; do
+		[ "\$(dd if=/dev/vda2 bs=1M count=$VUB_PATTERN_MIB iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)" = "\$pat" ] || fail=\$((fail + 1))
+		i=\$((i + 1)); echo "VMMEM round \$i failures \$fail"
+	done
+	echo "VMMEM migrate rounds \$i failures \$fail" ;;
+esac
 echo "VMMEM done"
 poweroff -f
 EOF
@@ -152,27 +188,81 @@ vub_wait_backend() {
 }
 
 vub_qemu_args() {
-	# $1: work dir, $2: memory option
+	# $1: work dir, $2: -m option
 	echo "-machine q35,accel=tcg,memory-backend=mem -object memory-backend-memfd,id=mem,size=256M,share=on"
 	echo "-m $2 -smp 1 -nographic -no-reboot -kernel $(vub_kernel) -initrd $1/initrd.gz"
 	echo "-chardev socket,id=c0,path=$1/blk.sock -device vhost-user-blk-pci,chardev=c0,num-queues=1"
 }
 
-# vub_boot WORK: backend + one QEMU boot to power-off, within the timeout.
-vub_boot() {
-	w=$1
-	: >"$w/backend.log"
-	vub_start_backend "$w" || return 1
+vub_qmp() { python3 "$VUB_LIBDIR/qmp.py" "$@"; }
+
+# vub_qemu WORK CONSOLE MODE [QEMU options]: one QEMU in the background
+# ($vub_qemu_pid), its console to WORK/CONSOLE, within the timeout.
+vub_qemu() {
+	w=$1 con=$2 mode=$3; shift 3
 	# shellcheck disable=SC2046
-	timeout -k 5 "$VUB_BOOT_TIMEOUT" qemu-system-x86_64 $(vub_qemu_args "$w" 256M) \
-		-append 'console=ttyS0 quiet panic=-1' </dev/null >"$w/console.log" 2>"$w/qemu.log" &
+	timeout -k 5 "$VUB_BOOT_TIMEOUT" qemu-system-x86_64 $(vub_qemu_args "$w" "256M,slots=4,maxmem=1G") \
+		-append "console=ttyS0 quiet panic=-1 vmmem.mode=$mode" "$@" \
+		</dev/null >"$w/$con" 2>>"$w/qemu.log" &
 	vub_qemu_pid=$!
+}
+
+vub_wait_qemu() {
 	wait "$vub_qemu_pid"; vub_qemu_rc=$?
 	vub_qemu_pid=
 	[ "$vub_qemu_rc" = 124 ] && echo "# QEMU timed out after $VUB_BOOT_TIMEOUT s"
+	[ "$vub_qemu_rc" = 0 ]
+}
+
+# vub_boot WORK [MODE]: backend + one QEMU boot to power-off. MODE
+# hotplug adds and removes a DIMM over QMP while the guest does I/O
+# (vub_qmp_rc: the QMP script's verdict).
+vub_boot() {
+	w=$1 mode=${2:-plain}
+	: >"$w/backend.log"
+	: >"$w/qemu.log"
+	vub_clear_stop "$w/disk.img"
+	vub_start_backend "$w" || return 1
+	vub_qemu "$w" console.log "$mode" -qmp "unix:$w/qmp.sock,server=on,wait=off"
+	vub_qmp_rc=0
+	if [ "$mode" = hotplug ]; then
+		vub_qmp hotplug "$w/qmp.sock" "$w/console.log" "$w/backend.log" "$w/disk.img"
+		vub_qmp_rc=$?
+	fi
+	vub_wait_qemu; r=$?
 	[ -s "$w/qemu.log" ] && sed 's/^/# qemu: /' "$w/qemu.log" | head -20
 	vub_wait_backend "$w" 15
-	[ "$vub_qemu_rc" = 0 ]
+	return $r
+}
+
+# vub_migrate WORK: the guest reads its disk in a loop while QEMU
+# migrates it to a file; a destination QEMU with a fresh backend on the
+# same image resumes it from there.
+vub_migrate() {
+	w=$1
+	: >"$w/backend.log"
+	: >"$w/qemu.log"
+	vub_clear_stop "$w/disk.img"
+	vub_start_backend "$w" || return 1
+	vub_qemu "$w" console.log migrate -qmp "unix:$w/qmp.sock,server=on,wait=off"
+	vub_qmp migrate "$w/qmp.sock" "$w/console.log" "$w/migration.bin"
+	vub_migrate_rc=$?
+	vub_wait_qemu
+	vub_src_qemu_rc=$vub_qemu_rc
+	vub_wait_backend "$w" 15
+	vub_src_backend_rc=$vub_backend_rc
+	mv "$w/backend.log" "$w/backend-src.log"
+	: >"$w/backend.log"
+	[ "$vub_migrate_rc" = 0 ] || return 1
+	vub_start_backend "$w" || return 1
+	vub_qemu "$w" console-dst.log migrate -qmp "unix:$w/qmp-dst.sock,server=on,wait=off" \
+		-incoming "exec:cat $w/migration.bin"
+	vub_qmp stop "$w/disk.img" "$w/console-dst.log"
+	vub_stop_rc=$?
+	vub_wait_qemu; r=$?
+	[ -s "$w/qemu.log" ] && sed 's/^/# qemu: /' "$w/qemu.log" | head -20
+	vub_wait_backend "$w" 15
+	[ $r = 0 ] && [ $vub_stop_rc = 0 ]
 }
 
 vub_partitions_ok() {
