@@ -22,7 +22,7 @@ why=$(vub_need_tools) || skip_all "$why"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-blk-test.XXXXXX")
 trap 'vub_cleanup' EXIT INT TERM
 
-echo "1..14"
+echo "1..15"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
@@ -32,8 +32,11 @@ failed=0
 vub_make_image "$work/disk.img" || { echo "Bail out! sfdisk failed"; exit 1; }
 vub_make_initrd "$work/initrd.gz" "$work/initrd" || { echo "Bail out! initramfs: see above"; exit 1; }
 
+# The first boot with two queues and two vCPUs, so that both are used.
 start=$(date +%s)
+VUB_QUEUES=2
 vub_boot "$work" || true
+VUB_QUEUES=1
 end=$(date +%s)
 echo "# boot and I/O took $((end - start)) s (QEMU exit $vub_qemu_rc, backend exit $vub_backend_rc)"
 grep -a 'VMMEM' "$work/console.log" | tr -cd '[:print:]\n' | sed 's/.*VMMEM/# guest: VMMEM/' | head -40
@@ -55,6 +58,8 @@ check "the image holds exactly the pattern the guest wrote" test -n "$wrote" -a 
 check "the backend received the guest memory table" grep -q "memory table after" "$work/backend.log"
 check "the backend stopped no queue and exited 0 when QEMU closed the socket" \
 	vub_backend_clean "$work/backend.log"
+check "both request queues served the guest (multiqueue)" \
+	grep -Eq "requests per queue: 0: [1-9][0-9]* 1: [1-9]" "$work/backend.log"
 
 # ---- memory hotplug during I/O ----------------------------------------------
 echo "# hotplug: QMP object-add memory-backend-memfd + device_add pc-dimm, later device_del"

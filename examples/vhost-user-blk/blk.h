@@ -41,6 +41,7 @@ struct blk_queue {
 	bool enabled;
 	int kick_fd, call_fd, err_fd;
 	bool broken;           /* stopped for a guest error until reset */
+	uint64_t requests;     /* completed on this queue in this session */
 };
 
 struct blk_stats {

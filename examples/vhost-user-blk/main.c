@@ -515,6 +515,14 @@ print_stats(const struct blk_dev *dev)
 		" written",
 		s->requests, s->reads, s->writes, s->flushes, s->get_ids, s->errors, s->bytes_read,
 		s->bytes_written);
+	if (dev->n_queues > 1) {
+		GString *per = g_string_new("requests per queue:");
+
+		for (unsigned i = 0; i < dev->n_queues; i++)
+			g_string_append_printf(per, " %u: %" PRIu64, i, dev->q[i].requests);
+		blk_log("%s", per->str);
+		g_string_free(per, TRUE);
+	}
 }
 
 /* Serves one connected frontend until it closes, fails or a signal

@@ -11,6 +11,8 @@ VUB_P2_KIB=32768   # vda2: sectors 34816 + 65536, at 17 MiB
 VUB_DISK_KIB=65536
 VUB_PATTERN_MIB=8
 VUB_BOOT_TIMEOUT=${VUB_BOOT_TIMEOUT:-120}
+# Request queues, and as many vCPUs (Linux uses one queue per CPU).
+VUB_QUEUES=${VUB_QUEUES:-1}
 VUB_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
 vub_qemu_rc=none
 vub_backend_rc=none
@@ -112,6 +114,10 @@ echo "VMMEM kernel \$(uname -r)"
 grep vda /proc/partitions | while read maj min blocks name; do echo "VMMEM part \$name \$blocks"; done
 echo "VMMEM diskid \$(od -A n -t x4 -j 440 -N 4 /dev/vda | tr -d ' ')"
 echo "VMMEM serial \$(cat /sys/block/vda/serial)"
+# One read from each CPU: Linux maps each CPU to its own request queue.
+for c in \$(seq 0 \$((\$(grep -c ^processor /proc/cpuinfo) - 1))); do
+	taskset -c \$c dd if=/dev/vda1 of=/dev/null bs=64k count=4 iflag=direct 2>/dev/null
+done
 EOF
 		cat <<EOF
 dd if=/dev/urandom of=/tmp/pat bs=1M count=$VUB_PATTERN_MIB 2>/dev/null
@@ -163,7 +169,8 @@ EOF
 vub_start_backend() {
 	w=$1; shift
 	rm -f "$w/blk.sock"
-	"$backend" --socket "$w/blk.sock" --image "$w/disk.img" --once "$@" >>"$w/backend.log" 2>&1 &
+	"$backend" --socket "$w/blk.sock" --image "$w/disk.img" --queues "$VUB_QUEUES" --once "$@" \
+		>>"$w/backend.log" 2>&1 &
 	vub_backend_pid=$!
 	i=0
 	while [ ! -S "$w/blk.sock" ]; do
@@ -190,8 +197,8 @@ vub_wait_backend() {
 vub_qemu_args() {
 	# $1: work dir, $2: -m option
 	echo "-machine q35,accel=tcg,memory-backend=mem -object memory-backend-memfd,id=mem,size=256M,share=on"
-	echo "-m $2 -smp 1 -nographic -no-reboot -kernel $(vub_kernel) -initrd $1/initrd.gz"
-	echo "-chardev socket,id=c0,path=$1/blk.sock -device vhost-user-blk-pci,chardev=c0,num-queues=1"
+	echo "-m $2 -smp $VUB_QUEUES -nographic -no-reboot -kernel $(vub_kernel) -initrd $1/initrd.gz"
+	echo "-chardev socket,id=c0,path=$1/blk.sock -device vhost-user-blk-pci,chardev=c0,num-queues=$VUB_QUEUES"
 }
 
 vub_qmp() { python3 "$VUB_LIBDIR/qmp.py" "$@"; }

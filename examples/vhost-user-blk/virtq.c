@@ -436,6 +436,7 @@ take_one(struct blk_dev *dev, struct ring *r, char **why)
 	vmmem_vhost_log_used(r->m, q->addr.flags, q->addr.log_guest_addr, off, sizeof(elem));
 	q->used_idx++;
 	q->last_avail++;
+	q->requests++;
 	return true;
 fail:
 	*why = g_strdup_printf("ring access: %s", err->message);
