@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/* vmmem-vhost-user-blk: a vhost-user-blk backend whose every guest access
+ * goes through vmmem. This file: options, the Unix socket, the vhost-user
+ * messages and the poll() loop over the socket and the kick eventfds.
+ * One thread; it holds a snapshot of guest memory only inside
+ * blk_queue_process(), never across poll(). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <vmmem/memory.h>
+#include <vmmem/vhost-user.h>
+
+#include "blk.h"
+
+enum {
+	GET_FEATURES = 1, SET_FEATURES = 2, SET_OWNER = 3, RESET_OWNER = 4,
+	SET_MEM_TABLE = 5, SET_LOG_BASE = 6, SET_LOG_FD = 7, SET_VRING_NUM = 8,
+	SET_VRING_ADDR = 9, SET_VRING_BASE = 10, GET_VRING_BASE = 11,
+	SET_VRING_KICK = 12, SET_VRING_CALL = 13, SET_VRING_ERR = 14,
+	GET_PROTOCOL_FEATURES = 15, SET_PROTOCOL_FEATURES = 16, GET_QUEUE_NUM = 17,
+	SET_VRING_ENABLE = 18, GET_CONFIG = 24, SET_CONFIG = 25,
+	GET_MAX_MEM_SLOTS = 36, ADD_MEM_REG = 37, REM_MEM_REG = 38,
+};
+
+#define PROTOCOL_F_MQ         0
+#define PROTOCOL_F_LOG_SHMFD  1
+#define PROTOCOL_F_REPLY_ACK  3
+#define PROTOCOL_F_CONFIG     9
+#define PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
+
+#define FLAG_VERSION    0x1u
+#define FLAG_REPLY      0x4u
+#define FLAG_NEED_REPLY 0x8u
+#define VRING_NOFD      (1u << 8)
+#define VRING_IDX_MASK  0xffu
+#define MAX_FDS         8
+#define MAX_PAYLOAD     4096
+#define CONFIG_HDR      12
+
+struct msg {
+	uint32_t request, flags, size;
+	uint8_t payload[MAX_PAYLOAD];
+	int fds[MAX_FDS];
+	size_t n_fds;
+};
+
+static const char *const names[] = {
+	[GET_FEATURES] = "GET_FEATURES", [SET_FEATURES] = "SET_FEATURES",
+	[SET_OWNER] = "SET_OWNER", [RESET_OWNER] = "RESET_OWNER",
+	[SET_MEM_TABLE] = "SET_MEM_TABLE", [SET_LOG_BASE] = "SET_LOG_BASE",
+	[SET_LOG_FD] = "SET_LOG_FD", [SET_VRING_NUM] = "SET_VRING_NUM",
+	[SET_VRING_ADDR] = "SET_VRING_ADDR", [SET_VRING_BASE] = "SET_VRING_BASE",
+	[GET_VRING_BASE] = "GET_VRING_BASE", [SET_VRING_KICK] = "SET_VRING_KICK",
+	[SET_VRING_CALL] = "SET_VRING_CALL", [SET_VRING_ERR] = "SET_VRING_ERR",
+	[GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
+	[SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES", [GET_QUEUE_NUM] = "GET_QUEUE_NUM",
+	[SET_VRING_ENABLE] = "SET_VRING_ENABLE", [GET_CONFIG] = "GET_CONFIG",
+	[SET_CONFIG] = "SET_CONFIG", [GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
+	[ADD_MEM_REG] = "ADD_MEM_REG", [REM_MEM_REG] = "REM_MEM_REG",
+};
+
+static const char *
+msg_name(uint32_t r)
+{
+	return r < G_N_ELEMENTS(names) && names[r] ? names[r] : "unknown";
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void
+close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void
+queue_reset(struct blk_queue *q, unsigned index)
+{
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
+	if (q->call_fd >= 0)
+		close(q->call_fd);
+	if (q->err_fd >= 0)
+		close(q->err_fd);
+	memset(q, 0, sizeof(*q));
+	q->index = index;
+	q->kick_fd = q->call_fd = q->err_fd = -1;
+}
+
+/* A fresh session: no memory, no features, every queue reset. */
+static bool
+session_reset(struct blk_dev *dev, GError **error)
+{
+	vmmem_vhost_mem_free(dev->vm);
+	dev->vm = vmmem_vhost_mem_new(NULL, error);
+	dev->features = 0;
+	dev->protocol_features = 0;
+	for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
+		queue_reset(&dev->q[i], i);
+	return dev->vm != NULL;
+}
+
+static uint64_t
+offered_features(const struct blk_dev *dev)
+{
+	uint64_t f = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+		     BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
+		     BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
+		     BIT(VIRTIO_BLK_F_FLUSH) | VMMEM_VHOST_F_LOG_ALL;
+
+	if (dev->n_queues > 1)
+		f |= BIT(VIRTIO_BLK_F_MQ);
+	if (dev->read_only)
+		f |= BIT(VIRTIO_BLK_F_RO);
+	return f;
+}
+
+#define OFFERED_PROTOCOL_FEATURES                                                         \
+	(BIT(PROTOCOL_F_MQ) | BIT(PROTOCOL_F_LOG_SHMFD) | BIT(PROTOCOL_F_REPLY_ACK) |     \
+	 BIT(PROTOCOL_F_CONFIG) | BIT(PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+
+/* Reads one message: the header (with its fds) then the payload. 0 when
+ * the frontend closed the socket, -1 on error. */
+static int
+msg_read(int sock, struct msg *m, GError **error)
+{
+	char control[CMSG_SPACE(MAX_FDS * sizeof(int))];
+	struct iovec iov = { .iov_base = m, .iov_len = CONFIG_HDR };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			     .msg_controllen = sizeof(control) };
+	ssize_t got;
+	size_t have = 0;
+
+	m->n_fds = 0;
+	do
+		got = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (got < 0 && errno == EINTR);
+	if (got == 0)
+		return 0;
+	if (got < 0) {
+		g_set_error(error, BLK_ERROR, 0, "recvmsg: %s", g_strerror(errno));
+		return -1;
+	}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			memcpy(m->fds + m->n_fds, CMSG_DATA(c), n * sizeof(int));
+			m->n_fds += n;
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		g_set_error(error, BLK_ERROR, 0,
+			    "message %u: more than %d fds", m->request, MAX_FDS);
+		goto fail;
+	}
+	have = (size_t)got;
+	while (have < CONFIG_HDR) {
+		got = recv(sock, (char *)m + have, CONFIG_HDR - have, 0);
+		if (got <= 0 && !(got < 0 && errno == EINTR))
+			goto short_read;
+		if (got > 0)
+			have += (size_t)got;
+	}
+	if (m->size > MAX_PAYLOAD) {
+		g_set_error(error, BLK_ERROR, 0,
+			    "%s (%u): payload of %u bytes (at most %d)", msg_name(m->request),
+			    m->request, m->size, MAX_PAYLOAD);
+		goto fail;
+	}
+	for (have = 0; have < m->size;) {
+		got = recv(sock, m->payload + have, m->size - have, 0);
+		if (got <= 0 && !(got < 0 && errno == EINTR))
+			goto short_read;
+		if (got > 0)
+			have += (size_t)got;
+	}
+	return 1;
+short_read:
+	g_set_error(error, BLK_ERROR, 0, "%s (%u): message cut short",
+		    msg_name(m->request), m->request);
+fail:
+	close_fds(m->fds, m->n_fds);
+	m->n_fds = 0;
+	return -1;
+}
+
+static bool
+reply(int sock, uint32_t request, const void *payload, uint32_t size)
+{
+	uint32_t hdr[3] = { request, FLAG_VERSION | FLAG_REPLY, size };
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, size } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t put;
+
+	do
+		put = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (put < 0 && errno == EINTR);
+	if (put != (ssize_t)(sizeof(hdr) + size)) {
+		blk_log("%s: reply: %s", msg_name(request), put < 0 ? g_strerror(errno) : "short");
+		return false;
+	}
+	return true;
+}
+
+static bool
+reply_u64(int sock, uint32_t request, uint64_t v)
+{
+	return reply(sock, request, &v, sizeof(v));
+}
+
+static void
+print_table(struct blk_dev *dev, const char *why)
+{
+	vmmem_space_t *space = vmmem_vhost_mem_space(dev->vm);
+	const vmmem_memory_t *m = vmmem_space_get(space);
+	size_t n = vmmem_memory_num_regions(m);
+
+	blk_log("memory table after %s: %zu region%s", why, n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		const vmmem_region_t *r = vmmem_memory_region(m, i);
+
+		uint64_t size = vmmem_region_size(r);
+
+		blk_log("  region %zu: guest 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " %s), fd %d at offset "
+			"0x%" PRIx64 ", page size %" PRIu64 " KiB",
+			i, vmmem_region_start(r).raw, vmmem_region_last_addr(r).raw,
+			size >= (1u << 20) ? size >> 20 : size >> 10, size >= (1u << 20) ? "MiB" : "KiB",
+			vmmem_region_fd(r), vmmem_region_fd_offset(r), vmmem_region_page_size(r) >> 10);
+	}
+	vmmem_space_put(space, m);
+}
+
+/* The vring index of a SET_VRING_* message, checked. */
+static struct blk_queue *
+msg_queue(struct blk_dev *dev, const struct msg *m, uint32_t index, GError **error)
+{
+	if (index >= dev->n_queues) {
+		g_set_error(error, BLK_ERROR, 0,
+			    "%s: queue index %u (the device has %u)", msg_name(m->request), index,
+			    dev->n_queues);
+		return NULL;
+	}
+	return &dev->q[index];
+}
+
+static bool
+payload_size(const struct msg *m, uint32_t want, GError **error)
+{
+	if (m->size >= want)
+		return true;
+	g_set_error(error, BLK_ERROR, 0, "%s: payload of %u bytes (%u expected)",
+		    msg_name(m->request), m->size, want);
+	return false;
+}
+
+static bool
+take_fd(struct msg *m, uint64_t u, int *slot, GError **error)
+{
+	if (*slot >= 0)
+		close(*slot);
+	*slot = -1;
+	if (u & VRING_NOFD)
+		return true;
+	if (m->n_fds != 1) {
+		g_set_error(error, BLK_ERROR, 0, "%s: %zu fds (1 expected)",
+			    msg_name(m->request), m->n_fds);
+		return false;
+	}
+	*slot = m->fds[0];
+	m->n_fds = 0;
+	return true;
+}
+
+static void
+fill_config(const struct blk_dev *dev, uint8_t *cfg, size_t size)
+{
+	uint64_t capacity = dev->image_size / 512;
+	uint32_t seg_max = BLK_SEG_MAX, blk_size = 512;
+	uint16_t nq = (uint16_t)dev->n_queues;
+
+	memset(cfg, 0, size);
+	/* virtio_blk_config: capacity @0, seg_max @12, blk_size @20,
+	 * num_queues @34 (little-endian). */
+	memcpy(cfg + 0, &capacity, 8);
+	memcpy(cfg + 12, &seg_max, 4);
+	memcpy(cfg + 20, &blk_size, 4);
+	memcpy(cfg + 34, &nq, 2);
+}
+
+/* Handles one message. False ends the session (the error says why). Sets
+ * *replied when the message had its own reply (no REPLY_ACK then). */
+static bool
+handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **error)
+{
+	uint64_t u = 0;
+	struct blk_queue *q;
+	GError *err = NULL;
+	int r;
+
+	*replied = false;
+	if (m->size >= 8)
+		memcpy(&u, m->payload, 8);
+	switch (m->request) {
+	case GET_FEATURES:
+		*replied = true;
+		return reply_u64(sock, m->request, offered_features(dev));
+	case SET_FEATURES:
+		if (!payload_size(m, 8, error))
+			return false;
+		if (u & ~offered_features(dev)) {
+			g_set_error(error, BLK_ERROR, 0,
+				    "SET_FEATURES: 0x%" PRIx64 " has bits we did not offer (0x%" PRIx64
+				    ")", u, u & ~offered_features(dev));
+			return false;
+		}
+		if ((u ^ dev->features) & VMMEM_VHOST_F_LOG_ALL)
+			blk_log("SET_FEATURES: dirty logging (VHOST_F_LOG_ALL) %s",
+				u & VMMEM_VHOST_F_LOG_ALL ? "on" : "off");
+		dev->features = u;
+		if (!vmmem_vhost_mem_set_features(dev->vm, u, error))
+			return false;
+		/* Without protocol features the rings start enabled. */
+		if (!(u & BIT(VHOST_USER_F_PROTOCOL_FEATURES)))
+			for (unsigned i = 0; i < dev->n_queues; i++)
+				dev->q[i].enabled = true;
+		return true;
+	case GET_PROTOCOL_FEATURES:
+		*replied = true;
+		return reply_u64(sock, m->request, OFFERED_PROTOCOL_FEATURES);
+	case SET_PROTOCOL_FEATURES:
+		if (!payload_size(m, 8, error))
+			return false;
+		dev->protocol_features = u & OFFERED_PROTOCOL_FEATURES;
+		return true;
+	case SET_OWNER:
+		return true;
+	case RESET_OWNER:
+		for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
+			queue_reset(&dev->q[i], i);
+		dev->features = 0;
+		return vmmem_vhost_mem_set_features(dev->vm, 0, error);
+	case GET_QUEUE_NUM:
+		*replied = true;
+		return reply_u64(sock, m->request, dev->n_queues);
+	case GET_MAX_MEM_SLOTS:
+		*replied = true;
+		close_fds(m->fds, m->n_fds);
+		m->n_fds = 0;
+		return reply_u64(sock, m->request, vmmem_vhost_mem_max_mem_slots(dev->vm));
+	case SET_MEM_TABLE:
+	case ADD_MEM_REG:
+	case REM_MEM_REG:
+	case SET_LOG_BASE:
+		r = vmmem_vhost_mem_handle(dev->vm, m->request, m->payload, m->size, m->fds,
+					   m->n_fds, NULL, &err);
+		m->n_fds = 0; /* handed over, closed or kept */
+		if (m->request == SET_LOG_BASE) {
+			/* QEMU waits for exactly this reply, NEED_REPLY or not. */
+			*replied = true;
+			if (r < 0) {
+				blk_log("SET_LOG_BASE: %s", err->message);
+				g_error_free(err);
+				reply_u64(sock, m->request, 1);
+				g_set_error(error, BLK_ERROR, 0,
+					    "SET_LOG_BASE refused: migration cannot be logged");
+				return false;
+			}
+			blk_log("SET_LOG_BASE: dirty log of %" PRIu64 " bytes, logging %s", u,
+				vmmem_vhost_mem_logging(dev->vm) ? "on" : "off until LOG_ALL");
+			return reply_u64(sock, m->request, 0);
+		}
+		if (r < 0) {
+			g_propagate_prefixed_error(error, err, "%s: ", msg_name(m->request));
+			return false;
+		}
+		print_table(dev, msg_name(m->request));
+		return true;
+	case SET_LOG_FD:
+		/* Only needed to tell the frontend the log changed; keep it
+		 * closed: we never resize the log. */
+		return true;
+	case SET_VRING_NUM:
+		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
+			return false;
+		{
+			uint32_t num = (uint32_t)(u >> 32);
+
+			if (num == 0 || num > 32768 || (num & (num - 1))) {
+				g_set_error(error, BLK_ERROR, 0,
+					    "SET_VRING_NUM: queue %u: size %u is not a power of 2 "
+					    "up to 32768", q->index, num);
+				return false;
+			}
+			q->num = num;
+		}
+		return true;
+	case SET_VRING_ADDR: {
+		vmmem_vhost_vring_addr_t a;
+
+		if (!vmmem_vhost_parse_vring_addr(m->payload, m->size, &a, error) ||
+		    !(q = msg_queue(dev, m, a.index, error)))
+			return false;
+		q->addr = a;
+		q->have_addr = true;
+		q->broken = false;
+		return true;
+	}
+	case SET_VRING_BASE:
+		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
+			return false;
+		q->last_avail = q->used_idx = (uint16_t)(u >> 32);
+		return true;
+	case GET_VRING_BASE: {
+		uint32_t state[2];
+
+		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
+			return false;
+		/* Stops the ring: no kick is served until SET_VRING_KICK. */
+		if (q->kick_fd >= 0)
+			close(q->kick_fd);
+		q->kick_fd = -1;
+		state[0] = q->index;
+		state[1] = q->last_avail;
+		*replied = true;
+		return reply(sock, m->request, state, sizeof(state));
+	}
+	case SET_VRING_KICK:
+	case SET_VRING_CALL:
+	case SET_VRING_ERR:
+		if (!payload_size(m, 8, error) ||
+		    !(q = msg_queue(dev, m, (uint32_t)(u & VRING_IDX_MASK), error)))
+			return false;
+		if (!take_fd(m, u,
+			     m->request == SET_VRING_KICK ? &q->kick_fd
+			     : m->request == SET_VRING_CALL ? &q->call_fd : &q->err_fd,
+			     error))
+			return false;
+		if (m->request == SET_VRING_KICK) {
+			if (q->kick_fd < 0) {
+				g_set_error(error, BLK_ERROR, 0,
+					    "SET_VRING_KICK: queue %u: polling mode is not supported",
+					    q->index);
+				return false;
+			}
+			fcntl(q->kick_fd, F_SETFL, fcntl(q->kick_fd, F_GETFL) | O_NONBLOCK);
+			if (!(dev->features & BIT(VHOST_USER_F_PROTOCOL_FEATURES)))
+				q->enabled = true;
+			blk_queue_process(dev, q);
+		}
+		return true;
+	case SET_VRING_ENABLE:
+		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
+			return false;
+		q->enabled = (u >> 32) != 0;
+		if (dev->verbose)
+			blk_log("queue %u %s", q->index, q->enabled ? "enabled" : "disabled");
+		blk_queue_process(dev, q);
+		return true;
+	case GET_CONFIG: {
+		uint32_t hdr[3], size;
+		uint8_t out[CONFIG_HDR + 256];
+
+		if (!payload_size(m, CONFIG_HDR, error))
+			return false;
+		memcpy(hdr, m->payload, CONFIG_HDR);
+		size = hdr[1];
+		if (hdr[0] != 0 || size > 256 || m->size != CONFIG_HDR + size) {
+			g_set_error(error, BLK_ERROR, 0,
+				    "GET_CONFIG: offset %u size %u in a payload of %u bytes",
+				    hdr[0], size, m->size);
+			return false;
+		}
+		memcpy(out, hdr, CONFIG_HDR);
+		fill_config(dev, out + CONFIG_HDR, size);
+		*replied = true;
+		return reply(sock, m->request, out, CONFIG_HDR + size);
+	}
+	case SET_CONFIG:
+		/* Only wce would be writable, and we do not offer it. */
+		return true;
+	default:
+		g_set_error(error, BLK_ERROR, 0, "message %u (%s) is not supported",
+			    m->request, msg_name(m->request));
+		return false;
+	}
+}
+
+static void
+print_stats(const struct blk_dev *dev)
+{
+	const struct blk_stats *s = &dev->stats;
+
+	blk_log("session ended: %" PRIu64 " requests (%" PRIu64 " IN, %" PRIu64 " OUT, %" PRIu64
+		" FLUSH, %" PRIu64 " GET_ID, %" PRIu64 " failed), %" PRIu64 " bytes read, %" PRIu64
+		" written",
+		s->requests, s->reads, s->writes, s->flushes, s->get_ids, s->errors, s->bytes_read,
+		s->bytes_written);
+	if (dev->n_queues > 1) {
+		GString *per = g_string_new("requests per queue:");
+
+		for (unsigned i = 0; i < dev->n_queues; i++)
+			g_string_append_printf(per, " %u: %" PRIu64, i, dev->q[i].requests);
+		blk_log("%s", per->str);
+		g_string_free(per, TRUE);
+	}
+}
+
+/* Serves one connected frontend until it closes, fails or a signal
+ * arrives. */
+static void
+serve(struct blk_dev *dev, int sock, const sigset_t *unblocked)
+{
+	struct pollfd pfd[1 + BLK_MAX_QUEUES];
+	struct blk_queue *who[1 + BLK_MAX_QUEUES];
+	struct msg *m = g_new0(struct msg, 1);
+
+	while (!stop_signal) {
+		nfds_t n = 1;
+		int ready;
+
+		pfd[0] = (struct pollfd){ .fd = sock, .events = POLLIN };
+		for (unsigned i = 0; i < dev->n_queues; i++) {
+			if (blk_queue_ready(&dev->q[i])) {
+				pfd[n] = (struct pollfd){ .fd = dev->q[i].kick_fd, .events = POLLIN };
+				who[n++] = &dev->q[i];
+			}
+		}
+		ready = ppoll(pfd, n, NULL, unblocked);
+		if (ready < 0) {
+			if (errno == EINTR)
+				continue;
+			blk_log("poll: %s", g_strerror(errno));
+			break;
+		}
+		for (nfds_t i = 1; i < n; i++) {
+			uint64_t v;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			if (read(pfd[i].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				blk_log("queue %u: read from the kick eventfd: %s", who[i]->index,
+					g_strerror(errno));
+			blk_queue_process(dev, who[i]);
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			GError *err = NULL;
+			bool replied, ok;
+			int r = msg_read(sock, m, &err);
+
+			if (r == 0) {
+				blk_log("frontend closed the socket");
+				break;
+			}
+			if (r < 0) {
+				blk_log("%s", err->message);
+				g_error_free(err);
+				break;
+			}
+			if (dev->verbose)
+				blk_log("<- %s (%u) size %u flags 0x%x fds %zu", msg_name(m->request),
+					m->request, m->size, m->flags, m->n_fds);
+			ok = handle(dev, sock, m, &replied, &err);
+			close_fds(m->fds, m->n_fds);
+			if (!replied && (m->flags & FLAG_NEED_REPLY) &&
+			    (dev->protocol_features & BIT(PROTOCOL_F_REPLY_ACK)))
+				reply_u64(sock, m->request, ok ? 0 : 1);
+			if (!ok) {
+				blk_log("%s", err->message);
+				g_error_free(err);
+				/* A message we refused leaves the device unusable. */
+				break;
+			}
+		}
+	}
+	g_free(m);
+}
+
+int
+main(int argc, char **argv)
+{
+	gchar *socket_path = NULL, *image = NULL;
+	gboolean read_only = FALSE, once = FALSE, verbose = FALSE;
+	gint queues = 1;
+	GOptionEntry entries[] = {
+		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
+		  "Unix socket to listen on (created; an old one is replaced)", "PATH" },
+		{ "image", 'i', 0, G_OPTION_ARG_FILENAME, &image,
+		  "Raw disk image to serve (its size rounded down to 512 bytes)", "FILE" },
+		{ "read-only", 'r', 0, G_OPTION_ARG_NONE, &read_only,
+		  "Offer VIRTIO_BLK_F_RO and fail writes", NULL },
+		{ "queues", 'q', 0, G_OPTION_ARG_INT, &queues, "Number of request queues (1-16)",
+		  "N" },
+		{ "once", 0, 0, G_OPTION_ARG_NONE, &once,
+		  "Exit after the first frontend disconnects (default: wait for the next)", NULL },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print every message", NULL },
+		{ NULL }
+	};
+	GOptionContext *ctx = g_option_context_new("- a vhost-user-blk backend built on vmmem");
+	GError *err = NULL;
+	struct blk_dev dev = { .image_fd = -1 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sigaction act = { .sa_handler = on_signal };
+	sigset_t block, unblocked;
+	struct stat st;
+	int lsock, rc = 1;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(
+		ctx, "Serves FILE as a virtio-blk disk to a vhost-user frontend such as QEMU\n"
+		     "(-chardev socket,path=PATH -device vhost-user-blk-pci). Guest memory must\n"
+		     "be shared (memory-backend-memfd,share=on). Every guest access goes\n"
+		     "through vmmem. SIGINT or SIGTERM stops it cleanly.\n");
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "vmmem-vhost-user-blk: %s\n", err->message);
+		return 2;
+	}
+	g_option_context_free(ctx);
+	if (!socket_path || !image || queues < 1 || queues > BLK_MAX_QUEUES) {
+		fprintf(stderr, "vmmem-vhost-user-blk: --socket and --image are required, "
+				"--queues is 1 to %d (see --help)\n", BLK_MAX_QUEUES);
+		return 2;
+	}
+	dev.read_only = read_only;
+	dev.n_queues = (unsigned)queues;
+	dev.verbose = verbose;
+	dev.image_fd = open(image, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (dev.image_fd < 0 || fstat(dev.image_fd, &st) < 0) {
+		blk_log("image %s: %s", image, g_strerror(errno));
+		return 1;
+	}
+	dev.image_size = (uint64_t)st.st_size & ~UINT64_C(511);
+	g_strlcpy(dev.serial, "vmmem-blk", sizeof(dev.serial));
+	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+		blk_log("socket path %s: longer than %zu bytes", socket_path, sizeof(sa.sun_path) - 1);
+		return 1;
+	}
+	strcpy(sa.sun_path, socket_path);
+	for (unsigned i = 0; i < BLK_MAX_QUEUES; i++) {
+		dev.q[i].kick_fd = dev.q[i].call_fd = dev.q[i].err_fd = -1;
+	}
+
+	/* Signals are blocked except inside ppoll(): no lost wake-up. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &unblocked);
+	sigaction(SIGINT, &act, NULL);
+	sigaction(SIGTERM, &act, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	unlink(socket_path);
+	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lsock < 0 || bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lsock, 1) < 0) {
+		blk_log("socket %s: %s", socket_path, g_strerror(errno));
+		return 1;
+	}
+	blk_log("serving %s (%" PRIu64 " sectors%s, %u queue%s) on %s", image,
+		dev.image_size / 512, read_only ? ", read-only" : "", dev.n_queues,
+		dev.n_queues == 1 ? "" : "s", socket_path);
+
+	while (!stop_signal) {
+		struct pollfd p = { .fd = lsock, .events = POLLIN };
+		int sock;
+
+		if (ppoll(&p, 1, NULL, &unblocked) < 0) {
+			if (errno == EINTR)
+				continue;
+			blk_log("poll: %s", g_strerror(errno));
+			goto out;
+		}
+		sock = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+		if (sock < 0)
+			continue;
+		memset(&dev.stats, 0, sizeof(dev.stats));
+		if (!session_reset(&dev, &err)) {
+			blk_log("guest memory: %s", err->message);
+			g_clear_error(&err);
+			close(sock);
+			goto out;
+		}
+		blk_log("frontend connected");
+		serve(&dev, sock, &unblocked);
+		close(sock);
+		print_stats(&dev);
+		/* Release the session now: its fds, mappings and queues. */
+		for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
+			queue_reset(&dev.q[i], i);
+		vmmem_vhost_mem_free(dev.vm);
+		dev.vm = NULL;
+		if (once)
+			break;
+	}
+	rc = 0;
+	if (stop_signal)
+		blk_log("stopped by signal %d", (int)stop_signal);
+out:
+	close(lsock);
+	unlink(socket_path);
+	close(dev.image_fd);
+	vmmem_vhost_mem_free(dev.vm);
+	g_free(socket_path);
+	g_free(image);
+	return rc;
+}

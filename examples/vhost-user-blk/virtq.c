@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/* vmmem-vhost-user-blk: split virtqueues and virtio-blk requests.
+ *
+ * Every guest access goes through vmmem: ring fields with atomic
+ * loads/stores (logged by vmmem when migration logging is on), headers
+ * and descriptors with read_obj, data with preadv/pwritev straight into
+ * the iovecs vmmem_memory_get_iovec hands out. The guest is not trusted:
+ * a ring that cannot be walked stops the queue with a message that names
+ * the cause; a request whose buffers are bad completes with IOERR. */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <vmmem/access.h>
+#include <vmmem/dirty.h>
+
+#include "blk.h"
+
+#define VRING_DESC_F_NEXT     1
+#define VRING_DESC_F_WRITE    2
+#define VRING_DESC_F_INDIRECT 4
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+
+#define VIRTIO_BLK_T_IN     0
+#define VIRTIO_BLK_T_OUT    1
+#define VIRTIO_BLK_T_FLUSH  4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+#define VIRTIO_BLK_ID_BYTES 20
+
+struct vring_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct seg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+/* One queue's rings as guest addresses in one snapshot. */
+struct ring {
+	const vmmem_memory_t *m;
+	struct blk_queue *q;
+	uint64_t desc, avail, used;
+};
+
+static struct seg segs[BLK_MAX_SEGS];
+static struct iovec iovs[BLK_MAX_SEGS * 2];
+
+void
+blk_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("vmmem-vhost-user-blk: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+bool
+blk_queue_ready(const struct blk_queue *q)
+{
+	return q->num && q->have_addr && q->kick_fd >= 0 && q->enabled && !q->broken;
+}
+
+static void
+queue_stop(struct blk_queue *q, const char *why)
+{
+	uint64_t one = 1;
+
+	blk_log("queue %u stopped: %s", q->index, why);
+	q->broken = true;
+	if (q->err_fd >= 0 && write(q->err_fd, &one, sizeof(one)) < 0)
+		blk_log("queue %u: write to the err eventfd: %s", q->index, g_strerror(errno));
+}
+
+static bool
+ring_map(struct ring *r, GError **error)
+{
+	uint32_t num = r->q->num;
+	vmmem_guest_addr_t g;
+
+	if (!vmmem_vhost_uva_to_gpa(r->m, r->q->addr.desc_user_addr, 16ull * num, &g, error))
+		return false;
+	r->desc = g.raw;
+	if (!vmmem_vhost_uva_to_gpa(r->m, r->q->addr.avail_user_addr, 6 + 2ull * num, &g, error))
+		return false;
+	r->avail = g.raw;
+	if (!vmmem_vhost_uva_to_gpa(r->m, r->q->addr.used_user_addr, 6 + 8ull * num, &g, error))
+		return false;
+	r->used = g.raw;
+	return true;
+}
+
+/* Walks the chain at `head` into segs[]. Returns the count, or -1 with
+ * *why set when the ring itself is unusable (the queue stops). */
+static int
+walk_chain(struct blk_dev *dev, struct ring *r, uint16_t head, char **why)
+{
+	uint64_t table = r->desc;
+	uint32_t size = r->q->num, idx = head, seen = 0;
+	bool indirect = false;
+	int n = 0;
+
+	for (;;) {
+		struct vring_desc d;
+		GError *err = NULL;
+
+		if (idx >= size) {
+			*why = g_strdup_printf("head %u: next index %u outside the %s table of %u",
+					       head, idx, indirect ? "indirect" : "descriptor", size);
+			return -1;
+		}
+		if (++seen > size) {
+			*why = g_strdup_printf("head %u: chain longer than the %s table of %u "
+					       "(a descriptor loop)",
+					       head, indirect ? "indirect" : "descriptor", size);
+			return -1;
+		}
+		if (!vmmem_memory_read_obj(r->m, vmmem_guest_addr(table + (uint64_t)16 * idx), &d,
+					   sizeof(d), &err)) {
+			*why = g_strdup_printf("head %u: descriptor %u at 0x%" PRIx64 ": %s", head,
+					       idx, table + (uint64_t)16 * idx, err->message);
+			g_error_free(err);
+			return -1;
+		}
+		d.addr = le64toh(d.addr);
+		d.len = le32toh(d.len);
+		d.flags = le16toh(d.flags);
+		d.next = le16toh(d.next);
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if (!(dev->features & BIT(VIRTIO_RING_F_INDIRECT_DESC)) || indirect ||
+			    (d.flags & VRING_DESC_F_NEXT) || d.len == 0 || d.len % 16 ||
+			    d.len / 16 > 65536) {
+				*why = g_strdup_printf(
+					"head %u: descriptor %u: bad indirect descriptor (len %u, "
+					"flags 0x%x%s)",
+					head, idx, d.len, d.flags,
+					indirect ? ", nested" : "");
+				return -1;
+			}
+			if (!vmmem_memory_check_range(r->m, vmmem_guest_addr(d.addr), d.len)) {
+				*why = g_strdup_printf("head %u: descriptor %u: indirect table at "
+						       "0x%" PRIx64 "+%u is outside guest memory",
+						       head, idx, d.addr, d.len);
+				return -1;
+			}
+			table = d.addr;
+			size = d.len / 16;
+			idx = 0;
+			seen = 0;
+			indirect = true;
+			continue;
+		}
+		if (n == BLK_MAX_SEGS) {
+			*why = g_strdup_printf("head %u: more than %d descriptors in one request",
+					       head, BLK_MAX_SEGS);
+			return -1;
+		}
+		segs[n].gpa = d.addr;
+		segs[n].len = d.len;
+		segs[n].write = d.flags & VRING_DESC_F_WRITE;
+		n++;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return n;
+		idx = d.next;
+	}
+}
+
+/* Appends the host iovecs of guest [gpa, gpa + len) to iovs[*n]. */
+static bool
+add_iov(struct ring *r, uint64_t gpa, uint64_t len, size_t *n, GError **error)
+{
+	size_t k;
+
+	if (len == 0)
+		return true;
+	if (!vmmem_memory_get_iovec(r->m, vmmem_guest_addr(gpa), len, iovs + *n,
+				    G_N_ELEMENTS(iovs) - *n, &k, error))
+		return false;
+	*n += k;
+	return true;
+}
+
+/* preadv/pwritev over all of iovs[0..n) at `off`, looping over short
+ * transfers and IOV_MAX. */
+static bool
+image_io(struct blk_dev *dev, bool write, size_t n, uint64_t off, GError **error)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		int cnt = (int)MIN(n - i, (size_t)IOV_MAX);
+		ssize_t got = write ? pwritev(dev->image_fd, iovs + i, cnt, (off_t)off)
+				    : preadv(dev->image_fd, iovs + i, cnt, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			g_set_error(error, BLK_ERROR, 0, "%s at offset %" PRIu64 ": %s",
+				    write ? "pwritev" : "preadv", off,
+				    got < 0 ? g_strerror(errno) : "end of image");
+			return false;
+		}
+		off += (uint64_t)got;
+		while (got > 0 && i < n) {
+			if ((size_t)got >= iovs[i].iov_len) {
+				got -= (ssize_t)iovs[i].iov_len;
+				i++;
+			} else {
+				iovs[i].iov_base = (char *)iovs[i].iov_base + got;
+				iovs[i].iov_len -= (size_t)got;
+				got = 0;
+			}
+		}
+	}
+	return true;
+}
+
+/* Executes one request of n segs; returns the status and sets *written to
+ * the bytes written into device-writable buffers before the status. */
+static uint8_t
+blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t *written)
+{
+	struct {
+		uint32_t type, ioprio;
+		uint64_t sector;
+	} hdr;
+	uint8_t hbuf[16];
+	size_t got = 0, n_iov = 0;
+	int nread = 0, i;
+	uint64_t data_len = 0;
+	GError *err = NULL;
+	bool ok = true;
+
+	*written = 0;
+	while (nread < n && !segs[nread].write)
+		nread++;
+	for (i = nread; i < n; i++) {
+		if (!segs[i].write) {
+			blk_log("queue %u head %u: descriptor %d is device-readable after a "
+				"writable one", r->q->index, head, i);
+			return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	/* The header: the first 16 readable bytes, over as many segments. */
+	for (i = 0; i < nread && got < sizeof(hbuf); i++) {
+		size_t take = MIN((size_t)segs[i].len, sizeof(hbuf) - got);
+
+		if (!vmmem_memory_read_slice(r->m, vmmem_guest_addr(segs[i].gpa), hbuf + got, take,
+					     &err)) {
+			blk_log("queue %u head %u: request header: %s", r->q->index, head,
+				err->message);
+			g_error_free(err);
+			return VIRTIO_BLK_S_IOERR;
+		}
+		got += take;
+	}
+	if (got < sizeof(hbuf)) {
+		blk_log("queue %u head %u: request header of %zu bytes (16 expected)", r->q->index,
+			head, got);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	memcpy(&hdr, hbuf, sizeof(hdr));
+	hdr.type = le32toh(hdr.type);
+	hdr.sector = le64toh(hdr.sector);
+	dev->stats.requests++;
+
+	switch (hdr.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_GET_ID:
+		/* Writable segments, less the status byte at the end. */
+		for (i = nread; i < n; i++) {
+			uint64_t len = segs[i].len - (i == n - 1 ? 1 : 0);
+
+			if (ok && !add_iov(r, segs[i].gpa, len, &n_iov, &err))
+				ok = false;
+			data_len += len;
+		}
+		break;
+	case VIRTIO_BLK_T_OUT:
+		/* Readable segments after the header bytes. */
+		{
+			uint64_t left = sizeof(hbuf);
+
+			for (i = 0; i < nread; i++) {
+				uint64_t s = MIN(left, (uint64_t)segs[i].len);
+
+				left -= s;
+				if (ok && !add_iov(r, segs[i].gpa + s, segs[i].len - s, &n_iov, &err))
+					ok = false;
+				data_len += segs[i].len - s;
+			}
+		}
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		dev->stats.flushes++;
+		if (fdatasync(dev->image_fd) < 0) {
+			blk_log("queue %u head %u: FLUSH: fdatasync: %s", r->q->index, head,
+				g_strerror(errno));
+			return VIRTIO_BLK_S_IOERR;
+		}
+		return VIRTIO_BLK_S_OK;
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+	if (!ok) {
+		blk_log("queue %u head %u: %s data buffer: %s", r->q->index, head,
+			hdr.type == VIRTIO_BLK_T_OUT ? "OUT" : hdr.type == VIRTIO_BLK_T_IN ? "IN" : "GET_ID",
+			err->message);
+		g_error_free(err);
+		return VIRTIO_BLK_S_IOERR;
+	}
+
+	if (hdr.type == VIRTIO_BLK_T_GET_ID) {
+		size_t left = VIRTIO_BLK_ID_BYTES, done = 0;
+
+		dev->stats.get_ids++;
+		for (i = 0; i < (int)n_iov && left; i++) {
+			size_t take = MIN(left, iovs[i].iov_len);
+
+			memcpy(iovs[i].iov_base, dev->serial + done, take);
+			done += take;
+			left -= take;
+		}
+		/* Written through vmmem's iovecs: mark it for the log. */
+		for (i = nread; i < n && done; i++) {
+			size_t len = MIN(done, (size_t)segs[i].len);
+
+			vmmem_memory_mark_dirty(r->m, vmmem_guest_addr(segs[i].gpa), len);
+			done -= len;
+		}
+		*written = (uint32_t)MIN(data_len, (uint64_t)VIRTIO_BLK_ID_BYTES);
+		return VIRTIO_BLK_S_OK;
+	}
+
+	if (hdr.sector > dev->image_size / 512 ||
+	    data_len > dev->image_size - hdr.sector * 512) {
+		blk_log("queue %u head %u: %s of %" PRIu64 " bytes at sector %" PRIu64
+			" is past the end of the image (%" PRIu64 " sectors)",
+			r->q->index, head, hdr.type == VIRTIO_BLK_T_IN ? "IN" : "OUT", data_len,
+			hdr.sector, dev->image_size / 512);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	if (hdr.type == VIRTIO_BLK_T_OUT && dev->read_only) {
+		blk_log("queue %u head %u: OUT at sector %" PRIu64 " on a read-only image",
+			r->q->index, head, hdr.sector);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	if (!image_io(dev, hdr.type == VIRTIO_BLK_T_OUT, n_iov, hdr.sector * 512, &err)) {
+		blk_log("queue %u head %u: %s", r->q->index, head, err->message);
+		g_error_free(err);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	if (hdr.type == VIRTIO_BLK_T_IN) {
+		/* preadv wrote guest memory behind vmmem's back: log it. */
+		for (i = nread; i < n; i++)
+			vmmem_memory_mark_dirty(r->m, vmmem_guest_addr(segs[i].gpa), segs[i].len);
+		*written = (uint32_t)data_len;
+		dev->stats.reads++;
+		dev->stats.bytes_read += data_len;
+	} else {
+		dev->stats.writes++;
+		dev->stats.bytes_written += data_len;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+static bool
+need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+/* One avail entry: walk, execute, write status and the used element.
+ * False when the queue must stop (*why set). */
+static bool
+take_one(struct blk_dev *dev, struct ring *r, char **why)
+{
+	struct blk_queue *q = r->q;
+	uint64_t slot = r->avail + 4 + 2ull * (q->last_avail % q->num);
+	struct {
+		uint32_t id, len;
+	} elem;
+	uint16_t head;
+	uint32_t written;
+	uint8_t status;
+	uint64_t off;
+	GError *err = NULL;
+	int n;
+
+	if (!vmmem_memory_load_u16(r->m, vmmem_guest_addr(slot), &head, memory_order_relaxed,
+				   &err))
+		goto fail;
+	head = le16toh(head);
+	n = walk_chain(dev, r, head, why);
+	if (n < 0)
+		return false;
+	if (!segs[n - 1].write || segs[n - 1].len == 0) {
+		*why = g_strdup_printf("head %u: the last descriptor is not a device-writable "
+				       "status byte", head);
+		return false;
+	}
+	status = blk_request(dev, r, head, n, &written);
+	if (status != VIRTIO_BLK_S_OK)
+		dev->stats.errors++;
+	if (!vmmem_memory_store_u8(r->m, vmmem_guest_addr(segs[n - 1].gpa + segs[n - 1].len - 1),
+				   status, memory_order_relaxed, &err)) {
+		*why = g_strdup_printf("head %u: status byte at 0x%" PRIx64 ": %s", head,
+				       segs[n - 1].gpa + segs[n - 1].len - 1, err->message);
+		g_error_free(err);
+		return false;
+	}
+	elem.id = htole32(head);
+	elem.len = htole32(written + 1);
+	off = 4 + 8ull * (q->used_idx % q->num);
+	if (!vmmem_memory_write_obj(r->m, vmmem_guest_addr(r->used + off), &elem, sizeof(elem),
+				    &err))
+		goto fail;
+	vmmem_vhost_log_used(r->m, q->addr.flags, q->addr.log_guest_addr, off, sizeof(elem));
+	q->used_idx++;
+	q->last_avail++;
+	q->requests++;
+	return true;
+fail:
+	*why = g_strdup_printf("ring access: %s", err->message);
+	g_error_free(err);
+	return false;
+}
+
+void
+blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
+{
+	vmmem_space_t *space = vmmem_vhost_mem_space(dev->vm);
+	struct ring r = { .q = q };
+	uint16_t old_used = q->used_idx, avail_idx, flags;
+	bool event_idx = dev->features & BIT(VIRTIO_RING_F_EVENT_IDX);
+	char *why = NULL;
+	GError *err = NULL;
+
+	if (!blk_queue_ready(q))
+		return;
+	r.m = vmmem_space_get(space);
+	if (!ring_map(&r, &err)) {
+		why = g_strdup_printf("rings (desc 0x%" PRIx64 ", avail 0x%" PRIx64
+				      ", used 0x%" PRIx64 ", size %u): %s",
+				      q->addr.desc_user_addr, q->addr.avail_user_addr,
+				      q->addr.used_user_addr, q->num, err->message);
+		g_error_free(err);
+		goto stop;
+	}
+	for (;;) {
+		if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail + 2), &avail_idx,
+					   memory_order_acquire, &err))
+			goto ring_err;
+		avail_idx = le16toh(avail_idx);
+		if ((uint16_t)(avail_idx - q->last_avail) > q->num) {
+			why = g_strdup_printf("avail index %u is %u entries past %u (queue size %u)",
+					      avail_idx, (uint16_t)(avail_idx - q->last_avail),
+					      q->last_avail, q->num);
+			goto stop;
+		}
+		while (q->last_avail != avail_idx) {
+			if (!take_one(dev, &r, &why))
+				goto stop;
+		}
+		if (q->used_idx != old_used &&
+		    !vmmem_memory_store_u16(r.m, vmmem_guest_addr(r.used + 2), htole16(q->used_idx),
+					    memory_order_release, &err))
+			goto ring_err;
+		vmmem_vhost_log_used(r.m, q->addr.flags, q->addr.log_guest_addr, 2, 2);
+		if (!event_idx)
+			break;
+		/* Tell the driver where to kick next, then look again: a kick
+		 * for an entry added meanwhile may have been suppressed. */
+		if (!vmmem_memory_store_u16(r.m, vmmem_guest_addr(r.used + 4 + 8ull * q->num),
+					    htole16(q->last_avail), memory_order_relaxed, &err))
+			goto ring_err;
+		vmmem_vhost_log_used(r.m, q->addr.flags, q->addr.log_guest_addr,
+				     4 + 8ull * q->num, 2);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail + 2), &avail_idx,
+					   memory_order_acquire, &err))
+			goto ring_err;
+		if (le16toh(avail_idx) == q->last_avail)
+			break;
+	}
+	if (q->used_idx != old_used && q->call_fd >= 0) {
+		bool signal;
+
+		atomic_thread_fence(memory_order_seq_cst);
+		if (event_idx) {
+			uint16_t ev;
+
+			if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail + 4 + 2ull * q->num),
+						   &ev, memory_order_relaxed, &err))
+				goto ring_err;
+			signal = need_event(le16toh(ev), q->used_idx, old_used);
+		} else {
+			if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail), &flags,
+						   memory_order_relaxed, &err))
+				goto ring_err;
+			signal = !(le16toh(flags) & VRING_AVAIL_F_NO_INTERRUPT);
+		}
+		if (signal) {
+			uint64_t one = 1;
+
+			if (write(q->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				blk_log("queue %u: write to the call eventfd: %s", q->index,
+					g_strerror(errno));
+		}
+	}
+	vmmem_space_put(space, r.m);
+	return;
+ring_err:
+	why = g_strdup_printf("ring access: %s", err->message);
+	g_error_free(err);
+stop:
+	vmmem_space_put(space, r.m);
+	queue_stop(q, why);
+	g_free(why);
+}
