@@ -378,6 +378,46 @@ dirty_lines(uint8_t *buf)
 	free_specs(off, 1);
 }
 
+/* readonly_*: the hot read_obj and write_obj on a memory that also has a
+ * read-only region (a ROM at guest_size + 1 GiB, never touched) against
+ * the same memory without it. Reads must cost nothing extra; writes go
+ * out of line through the write gate, and this says what that costs. */
+static void
+readonly_lines(void)
+{
+	vmmem_region_spec_t specs[2] = {
+		{ .name = "ram", .start = { 0 }, .size = o.guest_size },
+		{ .name = "rom", .start = { o.guest_size + (UINT64_C(1) << 30) }, .size = 2 * MIB,
+		  .flags = VMMEM_SPEC_READ_ONLY },
+	};
+	struct hot hro, hrw;
+	GError *err = NULL;
+	vmmem_memory_t *ro = NULL, *rw = NULL;
+
+	if (!o.list) {
+		ro = vmmem_memory_new(specs, 2, &err);
+		if (!ro)
+			fail("vmmem_memory_new (with a ROM)", err);
+		rw = vmmem_memory_new(specs, 1, &err);
+		if (!rw)
+			fail("vmmem_memory_new", err);
+		memset(vmmem_region_host(vmmem_memory_region(ro, 0)), 1, o.guest_size);
+		prefault(rw);
+		hro.mem = ro;
+		hrw.mem = rw;
+		hot_addrs(&hro, o.guest_size, 0x5151);
+		hot_addrs(&hrw, o.guest_size, 0x5151);
+	}
+	pair("readonly_read_obj_u64_hot", "readonly_none_read_obj_u64_hot",
+	     "readonly_read_obj_ratio", run_read_obj, &hro, run_read_obj, &hrw);
+	pair("readonly_write_obj_u64_hot", "readonly_none_write_obj_u64_hot",
+	     "readonly_write_obj_ratio", run_write_obj, &hro, run_write_obj, &hrw);
+	if (!o.list) {
+		vmmem_memory_unref(ro);
+		vmmem_memory_unref(rw);
+	}
+}
+
 /* hotplug_add_region_us_rN: adding one region to a space of N regions
  * (and, not timed, removing it again), with the guest-span reservation
  * and without it. */
@@ -641,6 +681,7 @@ main(int argc, char **argv)
 	space_lines(512, buf);
 	snapshot_lines();
 	dirty_lines(buf);
+	readonly_lines();
 	add_lines(8, 0, "");
 	add_lines(509, 0, "");
 	add_lines(32764, 0, "");

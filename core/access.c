@@ -65,6 +65,35 @@ lost_in(const vmmem_memory_t *mem, uint64_t addr, size_t len, GError **error)
 	return false;
 }
 
+/* VMMEM_ERROR_READ_ONLY if a region under [addr, addr + len) is
+ * read-only: every write path asks before a byte moves. Looks at the
+ * regions only when the memory has a read-only region, which its write
+ * gate says; until then one test of a word the lookup has just read. */
+static bool
+read_only_in(const vmmem_memory_t *mem, uint64_t addr, size_t len, GError **error)
+{
+	ptrdiff_t i;
+
+	if (__builtin_expect(!(mem->view.gate & VMMEM__GATE_READ_ONLY), 1))
+		return false;
+	for (i = vmmem__memory_index(mem, addr); i >= 0 && (size_t)i < mem->n; i++) {
+		const struct vmmem_region *r = mem->regions[i];
+
+		if (r->start > addr && r->start - addr >= (len ? len : 1))
+			break;
+		if (r->read_only) {
+			vmmem__error(error, VMMEM_ERROR_READ_ONLY,
+				     "cannot write 0x%zx bytes at guest address 0x%" PRIx64
+				     ": region '%s' [0x%" PRIx64 ", +0x%" PRIx64 ") is read-only",
+				     len, addr, r->name, r->start, r->size);
+			return true;
+		}
+		if (r->last == UINT64_MAX)
+			break;
+	}
+	return false;
+}
+
 /* Walks [addr, addr + len), known to be backed, one region at a time. */
 typedef struct {
 	const vmmem_memory_t *mem;
@@ -173,7 +202,7 @@ copy_prefix(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, 
 		hole_error(error, addr);
 		return false;
 	}
-	if (lost_in(mem, addr, n, error))
+	if (lost_in(mem, addr, n, error) || (to_guest && read_only_in(mem, addr, n, error)))
 		return false;
 	copy_pieces(mem, first, addr, buf, n, to_guest);
 	if (to_guest)
@@ -193,7 +222,7 @@ copy_exact(const vmmem_memory_t *mem, uint64_t addr, uint8_t *buf, size_t len, b
 
 	if (len == 0)
 		return true;
-	if (lost_in(mem, addr, len, error))
+	if (lost_in(mem, addr, len, error) || (to_guest && read_only_in(mem, addr, len, error)))
 		return false;
 	if (h) { /* the common case: inside one region */
 		if (to_guest)
@@ -294,7 +323,7 @@ vmmem_memory_store(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, unsigned 
 {
 	uint8_t *h = atomic_host(mem, addr.raw, width, error);
 
-	if (!h)
+	if (!h || read_only_in(mem, addr.raw, width, error))
 		return false;
 	vmmem__atomic_store(h, width, value, order);
 	vmmem__memory_log(mem, addr.raw, width);
@@ -321,17 +350,21 @@ fill_iovec(const vmmem_memory_t *mem, ptrdiff_t first, uint64_t addr, size_t len
 }
 
 bool
-vmmem_memory_get_iovec(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len,
-		       struct iovec *iov, size_t max_iov, size_t *n_iov, GError **error)
+vmmem_memory_get_iovec_for(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len,
+			   vmmem_access_t access, struct iovec *iov, size_t max_iov,
+			   size_t *n_iov, GError **error)
 {
 	ptrdiff_t first;
 	size_t n;
 
 	*n_iov = 0;
+	if (!vmmem__valid_access(access, error))
+		return false;
 	if (len == 0)
 		return true;
 	if (lost_in(mem, addr.raw, len, error) ||
-	    !whole_range(mem, addr.raw, len, "map", &first, error))
+	    !whole_range(mem, addr.raw, len, "map", &first, error) ||
+	    ((access & VMMEM_ACCESS_WRITE) && read_only_in(mem, addr.raw, len, error)))
 		return false;
 	n = fill_iovec(mem, first, addr.raw, len, iov, max_iov);
 	*n_iov = n;
@@ -343,6 +376,14 @@ vmmem_memory_get_iovec(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_
 		return false;
 	}
 	return true;
+}
+
+bool
+vmmem_memory_get_iovec(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len,
+		       struct iovec *iov, size_t max_iov, size_t *n_iov, GError **error)
+{
+	return vmmem_memory_get_iovec_for(mem, addr, len, VMMEM_ACCESS_READ_WRITE, iov, max_iov,
+					  n_iov, error);
 }
 
 static bool
@@ -372,6 +413,8 @@ memory_fd(const vmmem_memory_t *mem, uint64_t addr, int fd, size_t len, bool to_
 			return false;
 		}
 	}
+	if (!to_fd && read_only_in(mem, addr, n, error))
+		return false;
 	count = fill_iovec(mem, first, addr, n, small, G_N_ELEMENTS(small));
 	if (count > G_N_ELEMENTS(small)) {
 		iov = g_new(struct iovec, count);
@@ -422,16 +465,26 @@ bool
 vmmem_memory_get_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len,
 		       vmmem_slice_t *out, GError **error)
 {
+	return vmmem_memory_get_slice_for(mem, addr, len, VMMEM_ACCESS_READ_WRITE, out, error);
+}
+
+bool
+vmmem_memory_get_slice_for(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, size_t len,
+			   vmmem_access_t access, vmmem_slice_t *out, GError **error)
+{
 	uint8_t *h = vmmem__fast_host(mem, addr.raw, len);
 	ptrdiff_t first;
 	size_t avail;
 
+	if (!vmmem__valid_access(access, error))
+		return false;
 	if (len == 0) {
 		out->host = NULL;
 		out->len = 0;
 		return true;
 	}
-	if (lost_in(mem, addr.raw, len, error))
+	if (lost_in(mem, addr.raw, len, error) ||
+	    ((access & VMMEM_ACCESS_WRITE) && read_only_in(mem, addr.raw, len, error)))
 		return false;
 	if (!h) {
 		const vmmem_region_t *r = vmmem_memory_find_region_slow(mem, addr.raw);

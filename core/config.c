@@ -524,6 +524,12 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 			ok = parse_flag(cfg, group, keys[i], v, &on, error);
 			if (on)
 				spec->flags |= VMMEM_SPEC_DIRTY_TRACKING;
+		} else if (strcmp(keys[i], "read-only") == 0) {
+			bool on = false;
+
+			ok = parse_flag(cfg, group, keys[i], v, &on, error);
+			if (on)
+				spec->flags |= VMMEM_SPEC_READ_ONLY;
 		} else if (strcmp(keys[i], "hotplug") == 0) {
 			ok = parse_flag(cfg, group, keys[i], v, &origin->hotplug, error);
 		} else {

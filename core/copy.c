@@ -51,6 +51,18 @@ vmmem__valid_width(unsigned width, GError **error)
 }
 
 bool
+vmmem__valid_access(vmmem_access_t access, GError **error)
+{
+	if (access == VMMEM_ACCESS_READ || access == VMMEM_ACCESS_WRITE ||
+	    access == VMMEM_ACCESS_READ_WRITE)
+		return true;
+	vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+		     "access 0x%x is not VMMEM_ACCESS_READ, _WRITE or _READ_WRITE",
+		     (unsigned)access);
+	return false;
+}
+
+bool
 vmmem__atomic_load(const uint8_t *host, unsigned width, memory_order order, uint64_t *out)
 {
 	switch (width) {

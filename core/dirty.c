@@ -26,7 +26,7 @@
 /* Tracking covers guest addresses below 2^46 (64 TiB): the internal log
  * is then at most 2 GiB of address space, reserved without memory (only
  * the pages of it that writes touch are ever allocated). */
-#define MAX_TRACKED_END (UINT64_C(1) << 46)
+#define MAX_TRACKED_END VMMEM__LOG_MAX_END
 
 struct vmmem__log *
 vmmem__log_new_internal(uint64_t end, GError **error)

@@ -114,6 +114,9 @@ struct vmmem__logcell {
 	struct vmmem__log *log; /* __atomic accesses; NULL: no logging */
 };
 
+/* Tracking covers guest addresses below 2^46 (64 TiB): see core/dirty.c. */
+#define VMMEM__LOG_MAX_END (UINT64_C(1) << 46)
+
 struct vmmem__log *vmmem__log_new_internal(uint64_t end, GError **error);
 struct vmmem__log *vmmem__log_ref(struct vmmem__log *log);
 void vmmem__log_unref(struct vmmem__log *log);
@@ -143,6 +146,7 @@ struct vmmem_region {
 	uint8_t *host;
 	bool movable;    /* the provider set VMMEM_REGION_MOVABLE (cleared from mapping.flags) */
 	bool dirty_tracking;
+	bool read_only;  /* VMMEM_SPEC_READ_ONLY: mapped PROT_READ, writes refused */
 	struct vmmem_provider_mapping mapping;
 	vmmem__module_t *module;
 	/* Where region-family writes are logged (the owner's cell). */
@@ -218,7 +222,7 @@ bool vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
 static inline void
 vmmem__memory_log(const vmmem_memory_t *mem, uint64_t addr, uint64_t len)
 {
-	if (mem->view.gate && len)
+	if (mem->log && len)
 		vmmem__log_mark(mem->log, addr, len);
 }
 
@@ -333,6 +337,8 @@ vmmem__copy(void *dst, const void *src, size_t len)
 bool vmmem__atomic_load(const uint8_t *host, unsigned width, memory_order order, uint64_t *out);
 void vmmem__atomic_store(uint8_t *host, unsigned width, uint64_t value, memory_order order);
 bool vmmem__valid_width(unsigned width, GError **error);
+/* VMMEM_ERROR_INVALID_ARGUMENT unless access is one of vmmem_access_t. */
+bool vmmem__valid_access(vmmem_access_t access, GError **error);
 
 /* ---- prefault.c ---- */
 

@@ -298,9 +298,20 @@ vmmem__memory_build(struct vmmem_region *const *sorted, size_t n, struct vmmem__
 		mem->log = vmmem__log_ref(log);
 		mem->view.log = log->bits;
 		mem->view.log_pages = log->pages;
-		mem->view.gate = VMMEM__GATE_LOG | (log->always ? VMMEM__GATE_LOG_ALWAYS : 0);
+		mem->view.gate = VMMEM__GATE_LOG;
+		if (log->always)
+			mem->view.gate |= VMMEM__GATE_LOG_ALWAYS;
+		/* The inline path marks without a bounds check: it may only
+		 * when every address it can reach, which is inside a region,
+		 * has its page in the log. */
+		for (size_t i = 0; i < n; i++)
+			if ((sorted[i]->last >> VMMEM__LOG_PAGE_SHIFT) >= log->pages)
+				mem->view.gate |= VMMEM__GATE_LOG_PARTIAL;
 		mem->view.log_test_mask = log->always ? 0 : UINT64_MAX;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (sorted[i]->read_only)
+			mem->view.gate |= VMMEM__GATE_READ_ONLY;
 	if (!build_buckets(mem, error) || !build_user_table(mem, error)) {
 		memory_free(mem);
 		return NULL;
@@ -419,16 +430,27 @@ vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error)
 }
 
 /* The end of the highest region that asks for dirty tracking, 0 if none. */
+/* How far the internal log must reach: the end of the last tracked
+ * region, or 0 for none. It reaches on to the end of every region when
+ * it can (writes there set bits nobody reads), so that the inline write
+ * path may mark without a bounds check (VMMEM__GATE_LOG alone). */
 static uint64_t
 tracked_end(const vmmem_region_spec_t *specs, size_t n)
 {
-	uint64_t end = 0;
+	uint64_t end = 0, all = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if ((specs[i].flags & VMMEM_SPEC_DIRTY_TRACKING) &&
-		    specs[i].start.raw + specs[i].size > end)
-			end = specs[i].start.raw + specs[i].size;
-	return end;
+	for (size_t i = 0; i < n; i++) {
+		/* The layout check has run: start + size - 1 does not wrap; a
+		 * region that ends at 2^64 saturates, and the log refuses it. */
+		uint64_t last = specs[i].start.raw + (specs[i].size - 1);
+		uint64_t e = last == UINT64_MAX ? UINT64_MAX : last + 1;
+
+		if ((specs[i].flags & VMMEM_SPEC_DIRTY_TRACKING) && e > end)
+			end = e;
+		if (e > all)
+			all = e;
+	}
+	return end && all <= VMMEM__LOG_MAX_END ? all : end;
 }
 
 bool

@@ -5,6 +5,9 @@
  * engine over the region's mapping. */
 #include "config.h"
 
+#include <errno.h>
+#include <sys/mman.h>
+
 #include "internal.h"
 
 static bool
@@ -86,6 +89,17 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 		goto fail;
 	}
 	r->host = r->mapping.host;
+	/* Read-only is the core's, whatever the provider mapped: the library
+	 * refuses writes itself, and PROT_READ makes a raw pointer's write
+	 * fault instead of changing what the region promises not to. */
+	if (r->read_only && mprotect(r->host, r->size, PROT_READ) != 0) {
+		int e = errno;
+		vmmem__error_errno(error, VMMEM_ERROR_IO, e,
+				   "region '%s': cannot make its mapping read-only: %s", r->name,
+				   g_strerror(e));
+		ops->destroy(&r->mapping);
+		goto fail;
+	}
 	/* A note to the core only: it never shows in vmmem_region_flags() or
 	 * on the wire of vmmem_memory_send(). */
 	r->movable = (r->mapping.flags & VMMEM_REGION_MOVABLE) != 0;
@@ -110,6 +124,7 @@ vmmem__region_new(const vmmem_region_spec_t *spec, const char *name, struct vmme
 	r->size = spec->size;
 	r->last = spec->start.raw + (spec->size - 1);
 	r->dirty_tracking = (spec->flags & VMMEM_SPEC_DIRTY_TRACKING) != 0;
+	r->read_only = (spec->flags & VMMEM_SPEC_READ_ONLY) != 0;
 	if (!region_create(r, spec, error)) {
 		g_free(r->name);
 		g_free(r);
@@ -182,6 +197,27 @@ span(const vmmem_region_t *r)
 	return s;
 }
 
+/* Every region-family write asks first: VMMEM_ERROR_READ_ONLY, naming
+ * the region, before a byte moves. A zero-length write moves nothing and
+ * succeeds, as in every family. */
+static bool
+writable(const vmmem_region_t *r, uint64_t off, size_t len, GError **error)
+{
+	if (__builtin_expect(!r->read_only, 1) || len == 0)
+		return true;
+	vmmem__error(error, VMMEM_ERROR_READ_ONLY,
+		     "cannot write 0x%zx bytes at region '%s' offset 0x%" PRIx64
+		     ": the region is read-only",
+		     len, r->name, off);
+	return false;
+}
+
+bool
+vmmem_region_read_only(const vmmem_region_t *r)
+{
+	return r->read_only;
+}
+
 bool
 vmmem_region_read(const vmmem_region_t *r, vmmem_region_addr_t a, void *buf, size_t len,
 		  size_t *done, GError **error)
@@ -195,7 +231,7 @@ vmmem_region_write(const vmmem_region_t *r, vmmem_region_addr_t a, const void *b
 {
 	size_t n;
 
-	if (!vmmem__span_write(span(r), a.raw, buf, len, &n, error)) {
+	if (!writable(r, a.raw, len, error) || !vmmem__span_write(span(r), a.raw, buf, len, &n, error)) {
 		if (done)
 			*done = 0;
 		return false;
@@ -217,7 +253,7 @@ bool
 vmmem_region_write_slice(const vmmem_region_t *r, vmmem_region_addr_t a, const void *buf,
 			 size_t len, GError **error)
 {
-	if (!vmmem__span_write_exact(span(r), a.raw, buf, len, error))
+	if (!writable(r, a.raw, len, error) || !vmmem__span_write_exact(span(r), a.raw, buf, len, error))
 		return false;
 	vmmem__region_log(r, a.raw, len);
 	return true;
@@ -236,7 +272,8 @@ bool
 vmmem_region_write_obj(const vmmem_region_t *r, vmmem_region_addr_t a, const void *obj,
 		       size_t size, GError **error)
 {
-	if (!vmmem__span_write_exact(span(r), a.raw, obj, size, error))
+	if (!writable(r, a.raw, size, error) ||
+	    !vmmem__span_write_exact(span(r), a.raw, obj, size, error))
 		return false;
 	vmmem__region_log(r, a.raw, size);
 	return true;
@@ -253,7 +290,8 @@ bool
 vmmem_region_store(const vmmem_region_t *r, vmmem_region_addr_t a, unsigned width,
 		   uint64_t value, memory_order order, GError **error)
 {
-	if (!vmmem__span_store(span(r), a.raw, width, value, order, error))
+	if (!writable(r, a.raw, width, error) ||
+	    !vmmem__span_store(span(r), a.raw, width, value, order, error))
 		return false;
 	vmmem__region_log(r, a.raw, width);
 	return true;
@@ -264,7 +302,13 @@ vmmem_region_read_from_fd(const vmmem_region_t *r, vmmem_region_addr_t a, int fd
 			  size_t *done, GError **error)
 {
 	size_t n = 0;
-	bool ok = vmmem__span_fd(span(r), a.raw, fd, len, false, false, &n, error);
+	bool ok;
+
+	if (done)
+		*done = 0;
+	if (!writable(r, a.raw, len, error))
+		return false;
+	ok = vmmem__span_fd(span(r), a.raw, fd, len, false, false, &n, error);
 
 	/* Bytes read before a failure stay in guest memory: log them too. */
 	vmmem__region_log(r, a.raw, n);
@@ -278,7 +322,11 @@ vmmem_region_read_exact_from_fd(const vmmem_region_t *r, vmmem_region_addr_t a, 
 				size_t len, GError **error)
 {
 	size_t n = 0;
-	bool ok = vmmem__span_fd(span(r), a.raw, fd, len, false, true, &n, error);
+	bool ok;
+
+	if (!writable(r, a.raw, len, error))
+		return false;
+	ok = vmmem__span_fd(span(r), a.raw, fd, len, false, true, &n, error);
 
 	vmmem__region_log(r, a.raw, n);
 	return ok;
@@ -299,8 +347,18 @@ vmmem_region_write_all_to_fd(const vmmem_region_t *r, vmmem_region_addr_t a, int
 }
 
 bool
+vmmem_region_get_slice_for(const vmmem_region_t *r, vmmem_region_addr_t a, size_t len,
+			   vmmem_access_t access, vmmem_slice_t *out, GError **error)
+{
+	if (!vmmem__valid_access(access, error) ||
+	    ((access & VMMEM_ACCESS_WRITE) && !writable(r, a.raw, len, error)))
+		return false;
+	return vmmem__span_get_slice(span(r), a.raw, len, out, error);
+}
+
+bool
 vmmem_region_get_slice(const vmmem_region_t *r, vmmem_region_addr_t a, size_t len,
 		       vmmem_slice_t *out, GError **error)
 {
-	return vmmem__span_get_slice(span(r), a.raw, len, out, error);
+	return vmmem_region_get_slice_for(r, a, len, VMMEM_ACCESS_READ_WRITE, out, error);
 }

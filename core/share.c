@@ -590,7 +590,8 @@ check_fds(const record_t *recs, uint32_t n, const int *fds, GError **error)
 /* Maps the received regions through the mmap provider and checks that
  * each fd is backed by the page size the sender reported. */
 static vmmem_memory_t *
-build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
+build_memory(const record_t *recs, uint32_t n, const int *fds, uint32_t spec_flags,
+	     GError **error)
 {
 	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
 	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 5 * (size_t)n);
@@ -620,6 +621,7 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 		specs[i].provider = "mmap";
 		specs[i].options = o;
 		specs[i].n_options = 5;
+		specs[i].flags = spec_flags;
 	}
 	mem = vmmem_memory_new(specs, n, &local);
 	if (!mem && vmmem_error_get_errno(local) == EMFILE)
@@ -660,6 +662,12 @@ vmmem_memory_receive(int sock, GError **error)
 vmmem_memory_t *
 vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
 {
+	return vmmem_memory_receive_full(sock, timeout_ms, 0, error);
+}
+
+vmmem_memory_t *
+vmmem_memory_receive_full(int sock, int timeout_ms, uint32_t flags, GError **error)
+{
 	receiver_t rx = { .sock = sock, .max_fds = VMMEM_SHARE_MAX_REGIONS,
 			  .deadline = timeout_ms < 0 ? -1
 						  : g_get_monotonic_time() + (gint64)timeout_ms * 1000,
@@ -670,6 +678,12 @@ vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
 	vmmem_memory_t *mem = NULL;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	if (flags & ~(uint32_t)VMMEM_RECEIVE_READ_ONLY) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+			     "receiving guest memory on socket %d: unknown flags 0x%x", sock,
+			     flags & ~(uint32_t)VMMEM_RECEIVE_READ_ONLY);
+		return NULL;
+	}
 	if (!check_socket(sock, error))
 		return NULL;
 	rx.fds = g_array_new(FALSE, FALSE, sizeof(int));
@@ -691,7 +705,9 @@ vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
 		goto out;
 	}
 	if (check_fds(recs, n, (const int *)(void *)rx.fds->data, error))
-		mem = build_memory(recs, n, (const int *)(void *)rx.fds->data, error);
+		mem = build_memory(recs, n, (const int *)(void *)rx.fds->data,
+				   (flags & VMMEM_RECEIVE_READ_ONLY) ? VMMEM_SPEC_READ_ONLY : 0,
+				   error);
 
 out:
 	for (guint i = 0; i < rx.fds->len; i++)

@@ -56,6 +56,7 @@ struct vmmem_vhost_mem {
 	struct log_map *log;  /* the last SET_LOG_BASE's, or NULL */
 	bool log_all;         /* VHOST_F_LOG_ALL negotiated */
 	bool logging;         /* __atomic: the space logs into log */
+	bool read_only;       /* map the frontend's regions read-only */
 };
 
 /* One region of a message and what the checks learnt about its fd. */
@@ -117,6 +118,14 @@ vmmem_vhost_mem_free(vmmem_vhost_mem_t *vm)
 	log_map_unref(vm->log);
 	g_mutex_clear(&vm->lock);
 	g_free(vm);
+}
+
+void
+vmmem_vhost_mem_set_read_only(vmmem_vhost_mem_t *vm, bool read_only)
+{
+	g_mutex_lock(&vm->lock);
+	vm->read_only = read_only;
+	g_mutex_unlock(&vm->lock);
 }
 
 vmmem_space_t *
@@ -351,6 +360,8 @@ apply(vmmem_vhost_mem_t *vm, uint64_t gen, const size_t *remove, size_t n_remove
 
 	for (size_t i = 0; i < n_add; i++) {
 		region_spec(&add[i], &specs[i], &opts[4 * i], &strs[3 * i]);
+		if (vm->read_only)
+			specs[i].flags |= VMMEM_SPEC_READ_ONLY;
 		uvas[i] = add[i].r.userspace_addr;
 	}
 	ok = vmmem__space_replace(vm->space, gen, remove, n_remove, specs, uvas, n_add, error);

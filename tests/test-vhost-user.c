@@ -319,6 +319,42 @@ test_full_table_maps_every_region(void)
 	g_assert_cmpint(count_fds(), ==, before);
 }
 
+/* A backend that only reads guest memory asks for a read-only table:
+ * reads see the frontend's data, every write is refused naming the
+ * region, and ADD_MEM_REG's regions are read-only too. */
+static void
+test_read_only_table_refuses_writes(void)
+{
+	conn_t c;
+	vmmem_vhost_mem_region_t r = reg(0, MiB(1), UVA_BASE, 0);
+	int fd = memfd_tagged(MiB(1), 0, 0, 0, MiB(1));
+	GError *err = NULL;
+	const vmmem_memory_t *m;
+	uint64_t v = 1;
+
+	conn_open(&c);
+	vmmem_vhost_mem_set_read_only(c.vm, true);
+	g_assert_true(send_table(&c, &r, 1, &fd, 1, &err));
+	tu_assert_no_error(err);
+	close(fd);
+	g_assert_true(send_mem_reg(&c, VMMEM_VHOST_USER_ADD_MEM_REG,
+				   reg(MiB(16), MiB(1), UVA_BASE + MiB(64), 0),
+				   memfd_tagged(MiB(1), 0, 0, MiB(16), MiB(1)), &err));
+	tu_assert_no_error(err);
+	m = vmmem_space_get(vmmem_vhost_mem_space(c.vm));
+	assert_tag(m, KIB(4));
+	assert_tag(m, MiB(16) + KIB(4));
+	for (size_t i = 0; i < vmmem_memory_num_regions(m); i++)
+		g_assert_true(vmmem_region_read_only(vmmem_memory_region(m, i)));
+	g_assert_false(VMMEM_MEMORY_WRITE_OBJ(m, G(KIB(4)), &v, &err));
+	tu_assert_error(&err, VMMEM_ERROR_READ_ONLY, "vhost-user@0x0", "read-only");
+	g_assert_false(VMMEM_MEMORY_WRITE_OBJ(m, G(MiB(16)), &v, &err));
+	tu_assert_error(&err, VMMEM_ERROR_READ_ONLY, "vhost-user@0x1000000");
+	assert_tag(m, KIB(4));
+	vmmem_space_put(vmmem_vhost_mem_space(c.vm), m);
+	conn_close(&c);
+}
+
 static void
 test_resent_table_keeps_identical_mappings(void)
 {
@@ -1041,6 +1077,8 @@ main(int argc, char **argv)
 			test_full_table_maps_every_region);
 	g_test_add_func("/vhost-user/set-mem-table/resent-table-keeps-identical-mappings",
 			test_resent_table_keeps_identical_mappings);
+	g_test_add_func("/vhost-user/table/read-only-when-asked-refuses-writes",
+			test_read_only_table_refuses_writes);
 	g_test_add_func("/vhost-user/hugetlb/memfd-mapped-at-huge-page-size",
 			test_hugetlb_memfd_mapped_at_huge_page_size);
 	g_test_add_func("/vhost-user/hugetlb/hugetlbfs-file-region", test_hugetlbfs_file_region);

@@ -115,10 +115,12 @@ vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, con
 			 size_t len, GError **error)
 {
 	uint8_t *host;
+	uint32_t gate;
 
-	if (len > 8 && vmmem__slice_host(mem, addr.raw, len, &host)) {
+	if (len > 8 && vmmem__write_inline(mem, &gate) &&
+	    vmmem__slice_host(mem, addr.raw, len, &host)) {
 		memcpy(host, buf, len);
-		vmmem__log_range(mem, addr.raw, len);
+		vmmem__log_range(mem, gate, addr.raw, len);
 		return true;
 	}
 	return vmmem_memory_write_slice_slow(mem, addr, buf, len, error);
@@ -158,6 +160,14 @@ VMMEM_API bool vmmem_memory_write_all_to_fd(const vmmem_memory_t *mem,
 VMMEM_API bool vmmem_memory_get_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 				      size_t len, vmmem_slice_t *out, GError **error);
 
+/** vmmem_memory_get_slice() for the access the caller intends: a slice
+ * one may write through (VMMEM_ACCESS_WRITE, or READ_WRITE, which is what
+ * vmmem_memory_get_slice() asks for) is refused inside a read-only region
+ * with VMMEM_ERROR_READ_ONLY; VMMEM_ACCESS_READ is not. */
+VMMEM_API bool vmmem_memory_get_slice_for(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+					  size_t len, vmmem_access_t access, vmmem_slice_t *out,
+					  GError **error);
+
 /** The host iovecs that cover [addr, addr + len), one per region crossed,
  * for zero-copy I/O. The whole range must be backed. Fills at most
  * `max_iov` entries; *n_iov gets the number used, or, with
@@ -165,6 +175,15 @@ VMMEM_API bool vmmem_memory_get_slice(const vmmem_memory_t *mem, vmmem_guest_add
 VMMEM_API bool vmmem_memory_get_iovec(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 				      size_t len, struct iovec *iov, size_t max_iov,
 				      size_t *n_iov, GError **error);
+
+/** vmmem_memory_get_iovec() for the access the caller intends: iovecs a
+ * readv() fills (VMMEM_ACCESS_WRITE, or READ_WRITE, which is what
+ * vmmem_memory_get_iovec() asks for) are refused over a read-only region
+ * with VMMEM_ERROR_READ_ONLY; iovecs for a writev() (VMMEM_ACCESS_READ)
+ * are not. */
+VMMEM_API bool vmmem_memory_get_iovec_for(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
+					  size_t len, vmmem_access_t access, struct iovec *iov,
+					  size_t max_iov, size_t *n_iov, GError **error);
 
 /* read_obj / write_obj: inline, so that an aligned u64 in the middle of a
  * region costs a bucket lookup, a bounds check and one load. Anything
@@ -225,13 +244,15 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 {
 	uint8_t *h;
 	uint64_t tmp;
+	uint32_t gate;
 
 	if (!VMMEM__ONE_ACCESS(size))
 		return vmmem_memory_write_slice(mem, addr, obj, size, error);
 	if (__builtin_expect((addr.raw & (size - 1)) == 0 &&
-			     vmmem__small_host(mem, addr.raw, &h), 1)) {
+			     vmmem__small_host(mem, addr.raw, &h) &&
+			     vmmem__write_inline(mem, &gate), 1)) {
 		vmmem__store_once(h, obj, size);
-		vmmem__log_small(mem, addr.raw);
+		vmmem__log_small(mem, gate, addr.raw);
 		return true;
 	}
 	memcpy(&tmp, obj, size);
@@ -271,10 +292,12 @@ vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const
 						      vmmem_memory_order_t order, GError **error)   \
 	{                                                                             \
 		uint8_t *h;                                                           \
+		uint32_t gate;                                                        \
 		if (__builtin_expect((addr.raw & ((bits) / 8 - 1)) == 0 &&            \
-				     vmmem__small_host(mem, addr.raw, &h), 1)) {      \
+				     vmmem__small_host(mem, addr.raw, &h) &&          \
+				     vmmem__write_inline(mem, &gate), 1)) {           \
 			__atomic_store_n((uint##bits##_t *)(void *)h, value, (int)order); \
-			vmmem__log_small(mem, addr.raw);                              \
+			vmmem__log_small(mem, gate, addr.raw);                        \
 			return true;                                                  \
 		}                                                                     \
 		return vmmem_memory_store(mem, addr, (bits) / 8, value, order, error); \
@@ -325,6 +348,11 @@ VMMEM_API bool vmmem_region_write_all_to_fd(const vmmem_region_t *r,
 					    GError **error);
 VMMEM_API bool vmmem_region_get_slice(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				      size_t len, vmmem_slice_t *out, GError **error);
+/** vmmem_region_get_slice() for an intended access, as
+ * vmmem_memory_get_slice_for(). */
+VMMEM_API bool vmmem_region_get_slice_for(const vmmem_region_t *r, vmmem_region_addr_t addr,
+					  size_t len, vmmem_access_t access, vmmem_slice_t *out,
+					  GError **error);
 
 VMMEM_TYPED_ATOMICS_(region, const vmmem_region_t *, vmmem_region_addr_t, 8)
 VMMEM_TYPED_ATOMICS_(region, const vmmem_region_t *, vmmem_region_addr_t, 16)

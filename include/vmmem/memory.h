@@ -41,8 +41,26 @@ typedef struct vmmem_region_spec {
 	uint32_t flags;            /* VMMEM_SPEC_* */
 } vmmem_region_spec_t;
 
+/** The access a caller intends through a pointer or an IOVA: the `_for`
+ * pointer getters (vmmem_memory_get_slice_for(), ...) refuse a write
+ * access to a read-only region. */
+typedef enum vmmem_access {
+	VMMEM_ACCESS_READ = 1u << 0,
+	VMMEM_ACCESS_WRITE = 1u << 1,
+	VMMEM_ACCESS_READ_WRITE = VMMEM_ACCESS_READ | VMMEM_ACCESS_WRITE,
+} vmmem_access_t;
+
 /** Spec flag: track the pages written in this region (see <vmmem/dirty.h>). */
 #define VMMEM_SPEC_DIRTY_TRACKING (1u << 0)
+/** Spec flag: the region is read-only. It is mapped PROT_READ, and every
+ * write path of the library refuses it with VMMEM_ERROR_READ_ONLY, naming
+ * the region, before any byte moves (a write that spans it and a writable
+ * region moves nothing either). The pointer getters hand out pointers one
+ * may write through, so they refuse it too; their `_for` forms take the
+ * access a caller intends (VMMEM_ACCESS_READ gets a pointer into it).
+ * A guest memory with a read-only region takes its inline writes out of
+ * line (bench/README.md: readonly_*); its reads stay inline. */
+#define VMMEM_SPEC_READ_ONLY (1u << 1)
 
 /**
  * Creates a guest memory from `n` region specs (in any order).
@@ -91,7 +109,9 @@ VMMEM_API const vmmem_region_t *vmmem_memory_to_region(const vmmem_memory_t *mem
 							 vmmem_region_addr_t *offset);
 
 /** The host address that backs guest `addr`, or NULL with
- * VMMEM_ERROR_INVALID_ADDRESS. */
+ * VMMEM_ERROR_INVALID_ADDRESS. A raw pointer, like vmmem_region_host():
+ * inside a read-only region (vmmem_region_read_only()) it is mapped
+ * PROT_READ, and a write through it faults. */
 VMMEM_API void *vmmem_memory_get_host_address(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 					      GError **error);
 
@@ -108,6 +128,10 @@ VMMEM_API void *vmmem_region_host(const vmmem_region_t *region);
 VMMEM_API uint64_t vmmem_region_page_size(const vmmem_region_t *region);
 /** VMMEM_REGION_SHARED, VMMEM_REGION_HUGETLB, VMMEM_REGION_FD. */
 VMMEM_API uint32_t vmmem_region_flags(const vmmem_region_t *region);
+/** True if the region was created read-only (VMMEM_SPEC_READ_ONLY, the
+ * config key `read-only = true`, or a read-only vhost-user table or share
+ * receive): it is mapped PROT_READ and every write path refuses it. */
+VMMEM_API bool vmmem_region_read_only(const vmmem_region_t *region);
 /** The backing fd (owned by the region: dup() it to keep it), or -1. */
 VMMEM_API int vmmem_region_fd(const vmmem_region_t *region);
 /** The offset of the region's first byte within its fd. */

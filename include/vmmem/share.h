@@ -126,6 +126,16 @@ VMMEM_API vmmem_memory_t *vmmem_memory_receive(int sock, GError **error);
 VMMEM_API vmmem_memory_t *vmmem_memory_receive_timeout(int sock, int timeout_ms,
 							GError **error);
 
+/** Flag of vmmem_memory_receive_full(): map every received region
+ * read-only (VMMEM_SPEC_READ_ONLY in <vmmem/memory.h>), for a receiver
+ * that only reads guest memory, so that no bug of its own can change it. */
+#define VMMEM_RECEIVE_READ_ONLY (1u << 0)
+
+/** vmmem_memory_receive_timeout() with VMMEM_RECEIVE_* flags; an unknown
+ * flag is VMMEM_ERROR_INVALID_ARGUMENT before anything is read. */
+VMMEM_API vmmem_memory_t *vmmem_memory_receive_full(int sock, int timeout_ms, uint32_t flags,
+						     GError **error);
+
 #ifdef __cplusplus
 }
 #endif

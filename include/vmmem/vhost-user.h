@@ -149,6 +149,14 @@ VMMEM_API vmmem_vhost_mem_t *vmmem_vhost_mem_new(const vmmem_space_options_t *op
  * snapshot of the space. NULL is ignored. */
 VMMEM_API void vmmem_vhost_mem_free(vmmem_vhost_mem_t *vm);
 
+/** Maps the frontend's regions read-only (VMMEM_SPEC_READ_ONLY in
+ * <vmmem/memory.h>) from the next SET_MEM_TABLE or ADD_MEM_REG on: for a
+ * backend that only reads guest memory, so that no bug of its own can
+ * change it; every write path then fails with VMMEM_ERROR_READ_ONLY.
+ * Regions already mapped keep their protection: call it before the first
+ * table. */
+VMMEM_API void vmmem_vhost_mem_set_read_only(vmmem_vhost_mem_t *vm, bool read_only);
+
 /** The space readers take snapshots of. It belongs to the object: add or
  * remove regions only through the messages (a region added behind its
  * back has no frontend address, and snapshots holding it have no

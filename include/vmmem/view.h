@@ -41,10 +41,20 @@ struct vmmem_fast_region {
 	uint64_t reach;
 };
 
-/* Write-gate bits (vmmem_fast_view.gate). Zero: writes need nothing
- * after the store, which is what every inline write path tests first. */
+/* Write-gate bits (vmmem_fast_view.gate), read by every inline write
+ * path BEFORE it stores: 0 means a write is complete once its bytes are
+ * stored; exactly VMMEM__GATE_LOG means the inline path also sets the
+ * page's bit in `log` (which then covers every region of the memory, so
+ * no bounds check is needed); any other bit sends the write out of line,
+ * where the library decides everything: a read-only region (refused
+ * before a byte moves), a log that needs an atomic OR on every write
+ * because another process reads it, or a log that does not cover every
+ * region. A view never changes once published, so reading the gate before
+ * the store sees the same value as reading it after. */
 #define VMMEM__GATE_LOG        (1u << 0) /* writes set bit gpa >> 12 in log */
-#define VMMEM__GATE_LOG_ALWAYS (1u << 1) /* ... with an atomic OR every time */
+#define VMMEM__GATE_LOG_ALWAYS (1u << 1) /* ... with an atomic OR every time (out of line) */
+#define VMMEM__GATE_LOG_PARTIAL (1u << 2) /* ... bounded by log_pages (out of line) */
+#define VMMEM__GATE_READ_ONLY  (1u << 3) /* a region refuses writes (out of line) */
 
 /* The log's page: one bit per 4 KiB of guest address, as vhost-user's
  * dirty log and KVM's dirty bitmap count. */
@@ -72,14 +82,15 @@ struct vmmem_fast_view {
 	/* The dirty log when gate has VMMEM__GATE_LOG: bit p & 63 of word
 	 * p >> 6 for guest page p = gpa >> 12 (on a little-endian host, bit
 	 * p & 7 of byte p >> 3: vhost-user's format), for p < log_pages;
-	 * pages past the end are not logged. */
+	 * pages past the end are not logged (only the out-of-line path can
+	 * meet them: VMMEM__GATE_LOG_PARTIAL). */
 	uint64_t *log;
 	uint64_t log_pages;
 	/* ANDed with the log word before the test that skips the atomic OR
 	 * for a bit already set: ~0 for the library's own log, 0 for a log
 	 * another process reads (VMMEM__GATE_LOG_ALWAYS), which therefore
-	 * gets the OR on every write. A mask, not a branch: one taken branch
-	 * fewer on the hot write path. */
+	 * gets the OR on every write. Read by the out-of-line path only; the
+	 * inline one runs for the library's own log alone. */
 	uint64_t log_test_mask;
 	/* Room to grow without a soname bump: zero in this version. */
 	uint64_t reserved[6];
@@ -174,38 +185,42 @@ vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 }
 
 /* Logs the guest page of a write of at most 8 bytes that does not cross
- * a page, after its bytes are stored. With the gate closed (no log) this
- * is one load and a branch that is not taken.
+ * a page, after its bytes are stored, when the gate is exactly
+ * VMMEM__GATE_LOG: the log is the library's own and covers every region
+ * (core/memory.c checks both before it opens this gate), so the page is
+ * inside it and a bit already set needs no atomic OR.
  *
- * Why the test before the OR is safe for the library's own log: a
- * fetch-and-clear (core/dirty.c) exchanges the bytes and then runs
- * membarrier(), which makes every thread of the process drain its store
- * buffer before the fetch returns. A writer that saw its bit still set
- * therefore has its data visible to whoever acts on the fetched bit.
- * A log read by another process (vhost-user) cannot be fenced that way:
- * VMMEM__GATE_LOG_ALWAYS makes every write OR with release order, so the
- * data is visible before the bit is. */
+ * Why the test before the OR is safe: a fetch-and-clear (core/dirty.c)
+ * exchanges the words and then runs membarrier(), which makes every
+ * thread of the process drain its store buffer before the fetch returns.
+ * A writer that saw its bit still set therefore has its data visible to
+ * whoever acts on the fetched bit. A log read by another process
+ * (vhost-user) cannot be fenced that way; it has VMMEM__GATE_LOG_ALWAYS,
+ * and its writes go out of line and OR with release order every time. */
 static inline void
 vmmem__log_page(const struct vmmem_fast_view *v, uint64_t addr)
 {
-	uint64_t page = addr >> VMMEM__LOG_PAGE_SHIFT;
-	uint64_t *word, bit;
+	uint64_t *word = v->log + (addr >> (VMMEM__LOG_PAGE_SHIFT + 6));
+	uint64_t bit = (uint64_t)1 << ((addr >> VMMEM__LOG_PAGE_SHIFT) & 63);
 
-	if (page >= v->log_pages)
-		return;
-	word = v->log + (page >> 6);
-	bit = (uint64_t)1 << (page & 63);
-	if (!(__atomic_load_n(word, __ATOMIC_RELAXED) & v->log_test_mask & bit))
+	if (!(__atomic_load_n(word, __ATOMIC_RELAXED) & bit))
 		__atomic_fetch_or(word, bit, __ATOMIC_RELEASE);
 }
 
-static inline void
-vmmem__log_small(const vmmem_memory_t *mem, uint64_t addr)
+/* The gate of an inline write: true when the write may go ahead inline
+ * (and *gate says whether to log it). */
+static inline bool
+vmmem__write_inline(const vmmem_memory_t *mem, uint32_t *gate)
 {
-	const struct vmmem_fast_view *v = vmmem__view(mem);
+	*gate = vmmem__view(mem)->gate;
+	return __builtin_expect(*gate <= VMMEM__GATE_LOG, 1);
+}
 
-	if (__builtin_expect(v->gate != 0, 0))
-		vmmem__log_page(v, addr);
+static inline void
+vmmem__log_small(const vmmem_memory_t *mem, uint32_t gate, uint64_t addr)
+{
+	if (__builtin_expect(gate != 0, 0))
+		vmmem__log_page(vmmem__view(mem), addr);
 }
 
 /** Out of line: the full lookup, for what the bucket could not decide. */
@@ -217,9 +232,9 @@ VMMEM_API const vmmem_region_t *vmmem_memory_find_region_slow(const vmmem_memory
 VMMEM_API void vmmem_memory_log_write_slow(const vmmem_memory_t *mem, uint64_t addr, size_t len);
 
 static inline void
-vmmem__log_range(const vmmem_memory_t *mem, uint64_t addr, size_t len)
+vmmem__log_range(const vmmem_memory_t *mem, uint32_t gate, uint64_t addr, size_t len)
 {
-	if (__builtin_expect(vmmem__view(mem)->gate != 0, 0))
+	if (__builtin_expect(gate != 0, 0))
 		vmmem_memory_log_write_slow(mem, addr, len);
 }
 
