@@ -75,6 +75,63 @@ char **vmmem__provider_search_path(void);
  * waits until every thread that might hold an old snapshot has left its
  * section. Sections nest. */
 
+/* A thread's record. Records are never freed: a thread that ends leaves
+ * its record for the next new thread to claim, so the list only grows (to
+ * the most threads that ever read at once) and a writer can walk it, and a
+ * new reader join it, without a lock: a reader's first snapshot never waits
+ * for a writer's grace period. */
+struct vmmem__reader {
+	uint64_t epoch;               /* __atomic; 0: not in a section */
+	int in_use;                   /* __atomic; claimed by a live thread */
+	struct vmmem__reader *next;   /* set before the record is published, then fixed */
+};
+
+struct vmmem__reader_tls {
+	struct vmmem__reader *self;
+	unsigned nesting;
+};
+
+/* Hidden, so that the inline section reaches them PC-relative, not
+ * through the GOT. */
+extern __thread struct vmmem__reader_tls vmmem__reader_tls
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern uint64_t vmmem__global_epoch __attribute__((visibility("hidden")));
+extern bool vmmem__have_membarrier __attribute__((visibility("hidden")));
+struct vmmem__reader *vmmem__reader_enlist(void);
+
+/* The read section, inline for vmmem_space_get/put (core/reclaim.c says
+ * why it is correct): entering stores the global epoch into the thread's
+ * record, with a compiler barrier only when membarrier() lets writers
+ * fence every thread for it; nested sections cost an increment. */
+static inline void
+vmmem__read_lock_inline(void)
+{
+	struct vmmem__reader_tls *t = &vmmem__reader_tls;
+	struct vmmem__reader *r;
+
+	if (t->nesting++)
+		return;
+	r = t->self;
+	if (__builtin_expect(!r, 0))
+		r = vmmem__reader_enlist();
+	__atomic_store_n(&r->epoch, __atomic_load_n(&vmmem__global_epoch, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELAXED);
+	if (__builtin_expect(vmmem__have_membarrier, 1))
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void
+vmmem__read_unlock_inline(void)
+{
+	struct vmmem__reader_tls *t = &vmmem__reader_tls;
+
+	g_assert(t->nesting > 0);
+	if (--t->nesting == 0)
+		__atomic_store_n(&t->self->epoch, 0, __ATOMIC_RELEASE);
+}
+
 void vmmem__read_lock(void);
 void vmmem__read_unlock(void);
 /* True if this thread is inside a read section (a writer must not wait

@@ -40,28 +40,22 @@
 
 #include "internal.h"
 
-/* A thread's record. Records are never freed: a thread that ends leaves
- * its record for the next new thread to claim, so the list only grows (to
- * the most threads that ever read at once) and a writer can walk it, and a
- * new reader join it, without a lock: a reader's first snapshot never waits
- * for a writer's grace period. */
-struct reader {
-	uint64_t epoch;        /* __atomic; 0: not in a section */
-	int in_use;            /* __atomic; claimed by a live thread */
-	struct reader *next;   /* set before the record is published, then fixed */
-};
-
 /* initial-exec: one %fs-relative access, no __tls_get_addr call. The
  * library is linked by its consumers, not dlopen()ed, so it gets static
- * TLS; glibc keeps surplus static TLS for the rare dlopen() case. */
-static __thread struct reader *self __attribute__((tls_model("initial-exec")));
-static __thread unsigned nesting __attribute__((tls_model("initial-exec")));
+ * TLS; glibc keeps surplus static TLS for the rare dlopen() case. The
+ * record and the nesting depth share one TLS block (internal.h), so the
+ * inline section entry loads its offset once. */
+__thread struct vmmem__reader_tls vmmem__reader_tls __attribute__((tls_model("initial-exec")));
+#define self (vmmem__reader_tls.self)
+#define nesting (vmmem__reader_tls.nesting)
 
-static uint64_t global_epoch = 1;          /* __atomic */
-static struct reader *readers;             /* __atomic; the list's head */
+uint64_t vmmem__global_epoch = 1;          /* __atomic */
+#define global_epoch vmmem__global_epoch
+static struct vmmem__reader *readers;             /* __atomic; the list's head */
 static pthread_key_t exit_key;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static bool have_membarrier;               /* written in init() and fork_child() */
+bool vmmem__have_membarrier;              /* written in init() and fork_child() */
+#define have_membarrier vmmem__have_membarrier
 
 static int
 membarrier(int cmd)
@@ -73,7 +67,7 @@ membarrier(int cmd)
 static void
 release_record(void *arg)
 {
-	struct reader *r = arg;
+	struct vmmem__reader *r = arg;
 
 	__atomic_store_n(&r->epoch, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->in_use, 0, __ATOMIC_RELEASE);
@@ -86,7 +80,7 @@ release_record(void *arg)
 static void
 fork_child(void)
 {
-	for (struct reader *r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
+	for (struct vmmem__reader *r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
 		if (r == self)
 			continue;
 		r->epoch = 0;
@@ -118,10 +112,10 @@ vmmem__membarrier_ready(void)
 }
 
 /* This thread's first section: claim a free record, or push a new one. */
-static struct reader *
-enlist(void)
+struct vmmem__reader *
+vmmem__reader_enlist(void)
 {
-	struct reader *r;
+	struct vmmem__reader *r;
 
 	pthread_once(&init_once, init);
 	for (r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
@@ -133,7 +127,7 @@ enlist(void)
 			break;
 	}
 	if (!r) {
-		r = g_new0(struct reader, 1);
+		r = g_new0(struct vmmem__reader, 1);
 		r->in_use = 1;
 		r->next = __atomic_load_n(&readers, __ATOMIC_RELAXED);
 		while (!__atomic_compare_exchange_n(&readers, &r->next, r, true, __ATOMIC_RELEASE,
@@ -148,27 +142,13 @@ enlist(void)
 void
 vmmem__read_lock(void)
 {
-	struct reader *r;
-
-	if (nesting++)
-		return;
-	r = self;
-	if (__builtin_expect(!r, 0))
-		r = enlist();
-	__atomic_store_n(&r->epoch, __atomic_load_n(&global_epoch, __ATOMIC_ACQUIRE),
-			 __ATOMIC_RELAXED);
-	if (have_membarrier)
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vmmem__read_lock_inline();
 }
 
 void
 vmmem__read_unlock(void)
 {
-	g_assert(nesting > 0);
-	if (--nesting == 0)
-		__atomic_store_n(&self->epoch, 0, __ATOMIC_RELEASE);
+	vmmem__read_unlock_inline();
 }
 
 bool
@@ -198,7 +178,7 @@ vmmem__synchronize(void)
 	/* A record pushed after the load of the head belongs to a thread
 	 * whose first section began after the publication: it cannot hold
 	 * the old snapshot. */
-	for (struct reader *r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
+	for (struct vmmem__reader *r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
 		unsigned spins = 0;
 
 		for (;;) {

@@ -28,7 +28,7 @@ struct vmmem_space {
 const vmmem_memory_t *
 vmmem_space_get(vmmem_space_t *space)
 {
-	vmmem__read_lock();
+	vmmem__read_lock_inline();
 	/* Acquire: the snapshot's table was written before its pointer was
 	 * published (release). */
 	return __atomic_load_n(&space->current, __ATOMIC_ACQUIRE);
@@ -39,7 +39,7 @@ vmmem_space_put(vmmem_space_t *space, const vmmem_memory_t *snapshot)
 {
 	(void)space;
 	(void)snapshot;
-	vmmem__read_unlock();
+	vmmem__read_unlock_inline();
 }
 
 vmmem_memory_t *
