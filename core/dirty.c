@@ -112,12 +112,11 @@ vmmem__logcell_unref(struct vmmem__logcell *cell)
 	g_free(cell);
 }
 
-/* Sets the bits of the pages [first, last] with one atomic OR per word.
- * Whole words are ORed whatever they hold: a long write is rare, and
- * testing first would need the fence argument of the inline path for
- * every word. */
-void
-vmmem__log_mark(const struct vmmem__log *log, uint64_t addr, uint64_t len)
+/* Calls fn on each log word that [addr, addr + len) touches, with the
+ * mask of its pages in that word; pages past the log are left out. */
+static void
+for_each_word(const struct vmmem__log *log, uint64_t addr, uint64_t len,
+	      void (*fn)(const struct vmmem__log *log, uint64_t *word, uint64_t mask))
 {
 	uint64_t first = addr >> PAGE_SHIFT, last = (addr + (len - 1)) >> PAGE_SHIFT;
 
@@ -129,33 +128,42 @@ vmmem__log_mark(const struct vmmem__log *log, uint64_t addr, uint64_t len)
 		uint64_t w = first >> 6;
 		unsigned lo = (unsigned)(first & 63);
 		unsigned hi = (last >> 6) == w ? (unsigned)(last & 63) : 63;
-		uint64_t mask = (UINT64_MAX >> (63 - hi)) & (UINT64_MAX << lo);
-		uint64_t *p = log->bits + w;
 
-		if (log->always || (__atomic_load_n(p, __ATOMIC_RELAXED) & mask) != mask)
-			__atomic_fetch_or(p, mask, __ATOMIC_RELEASE);
+		fn(log, log->bits + w, (UINT64_MAX >> (63 - hi)) & (UINT64_MAX << lo));
 		first = (w + 1) << 6;
 	}
+}
+
+/* Whole words are ORed whatever they hold, unless every bit is already
+ * set: a long write is rare, and the test is safe only for a log whose
+ * fetch fences the writers (not `always`). */
+static void
+mark_word(const struct vmmem__log *log, uint64_t *p, uint64_t mask)
+{
+	if (log->always || (__atomic_load_n(p, __ATOMIC_RELAXED) & mask) != mask)
+		__atomic_fetch_or(p, mask, __ATOMIC_RELEASE);
+}
+
+static void
+clear_word(const struct vmmem__log *log, uint64_t *p, uint64_t mask)
+{
+	(void)log;
+	__atomic_fetch_and(p, ~mask, __ATOMIC_RELAXED);
+}
+
+/* Sets the bits of the pages of [addr, addr + len), one atomic OR per
+ * word. */
+void
+vmmem__log_mark(const struct vmmem__log *log, uint64_t addr, uint64_t len)
+{
+	for_each_word(log, addr, len, mark_word);
 }
 
 void
 vmmem__log_clear(const struct vmmem__log *log, uint64_t addr, uint64_t len)
 {
-	uint64_t first = addr >> PAGE_SHIFT, last = (addr + (len - 1)) >> PAGE_SHIFT;
-
-	if (!log || len == 0 || first >= log->pages)
-		return;
-	if (last >= log->pages)
-		last = log->pages - 1;
-	while (first <= last) {
-		uint64_t w = first >> 6;
-		unsigned lo = (unsigned)(first & 63);
-		unsigned hi = (last >> 6) == w ? (unsigned)(last & 63) : 63;
-		uint64_t mask = (UINT64_MAX >> (63 - hi)) & (UINT64_MAX << lo);
-
-		__atomic_fetch_and(log->bits + w, ~mask, __ATOMIC_RELAXED);
-		first = (w + 1) << 6;
-	}
+	if (log && len)
+		for_each_word(log, addr, len, clear_word);
 }
 
 void
