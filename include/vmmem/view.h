@@ -200,11 +200,13 @@ vmmem__small_host(const vmmem_memory_t *mem, uint64_t addr, uint8_t **host)
 static inline void
 vmmem__log_page(const struct vmmem_fast_view *v, uint64_t addr)
 {
-	uint64_t *word = v->log + (addr >> (VMMEM__LOG_PAGE_SHIFT + 6));
-	uint64_t bit = (uint64_t)1 << ((addr >> VMMEM__LOG_PAGE_SHIFT) & 63);
+	uint64_t page = addr >> VMMEM__LOG_PAGE_SHIFT;
+	uint64_t *word = v->log + (page >> 6);
 
-	if (!(__atomic_load_n(word, __ATOMIC_RELAXED) & bit))
-		__atomic_fetch_or(word, bit, __ATOMIC_RELEASE);
+	/* Shift the word, not a mask: the test is then one `bt`, and the
+	 * mask is built only on the (cold) path that sets the bit. */
+	if (__builtin_expect(!((__atomic_load_n(word, __ATOMIC_RELAXED) >> (page & 63)) & 1), 0))
+		__atomic_fetch_or(word, (uint64_t)1 << (page & 63), __ATOMIC_RELEASE);
 }
 
 /* The gate of an inline write: true when the write may go ahead inline
