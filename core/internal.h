@@ -214,6 +214,15 @@ bool vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
 			       struct vmmem__logcell *cell, struct vmmem_region ***out,
 			       GError **error);
 
+/* vmmem_memory_new(), calling `created(i, data)` as soon as the region of
+ * specs[i] exists (in start order), before the next one is created: the
+ * receive path closes each received fd there, once the region holds its
+ * own duplicate, so a receive never holds two fds per region. */
+typedef void (*vmmem__region_created_fn)(size_t spec, void *data);
+vmmem_memory_t *vmmem__memory_new_each(const vmmem_region_spec_t *specs, size_t n,
+				       vmmem__region_created_fn created, void *data,
+				       GError **error);
+
 /* Logs a completed write of [addr, addr + len) in the memory's log. */
 static inline void
 vmmem__memory_log(const vmmem_memory_t *mem, uint64_t addr, uint64_t len)

@@ -431,9 +431,10 @@ tracked_end(const vmmem_region_spec_t *specs, size_t n)
 	return end;
 }
 
-bool
-vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
-			  struct vmmem__logcell *cell, struct vmmem_region ***out, GError **error)
+static bool
+regions_from_specs(const vmmem_region_spec_t *specs, size_t n, struct vmmem__logcell *cell,
+		   vmmem__region_created_fn created, void *data, struct vmmem_region ***out,
+		   GError **error)
 {
 	struct layout_entry *e;
 	struct vmmem_region **regions;
@@ -458,14 +459,31 @@ vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
 			free_layout(e, n);
 			return false;
 		}
+		if (created)
+			created(e[i].spec, data);
 	}
 	free_layout(e, n);
 	*out = regions;
 	return true;
 }
 
+bool
+vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
+			  struct vmmem__logcell *cell, struct vmmem_region ***out, GError **error)
+{
+	return regions_from_specs(specs, n, cell, NULL, NULL, out, error);
+}
+
 vmmem_memory_t *
 vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
+{
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	return vmmem__memory_new_each(specs, n, NULL, NULL, error);
+}
+
+vmmem_memory_t *
+vmmem__memory_new_each(const vmmem_region_spec_t *specs, size_t n,
+		       vmmem__region_created_fn created, void *data, GError **error)
 {
 	struct vmmem_region **regions;
 	struct vmmem__logcell *cell;
@@ -473,14 +491,13 @@ vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
 	vmmem_memory_t *mem = NULL;
 	uint64_t end;
 
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (!vmmem__layout_check(specs, n, error))
 		return NULL;
 	end = tracked_end(specs, n);
 	if (end && !(log = vmmem__log_new_internal(end, error)))
 		return NULL;
 	cell = vmmem__logcell_new(log);
-	if (vmmem__regions_from_specs(specs, n, cell, &regions, error)) {
+	if (regions_from_specs(specs, n, cell, created, data, &regions, error)) {
 		vmmem__place_adjacent(regions, n);
 		mem = vmmem__memory_build(regions, n, log, cell, error);
 		for (size_t i = 0; i < n; i++)

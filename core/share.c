@@ -587,10 +587,24 @@ check_fds(const record_t *recs, uint32_t n, const int *fds, GError **error)
 	return true;
 }
 
+/* A region's mapping holds its own duplicate of the received fd (the mmap
+ * provider dups it: it keeps the fd for sending the memory on), so the
+ * received one goes as soon as the region exists. Holding every received
+ * fd until all regions were built cost two fds per region at the peak. */
+static void
+close_received_fd(size_t i, void *data)
+{
+	int *fds = data;
+
+	close(fds[i]);
+	fds[i] = -1;
+}
+
 /* Maps the received regions through the mmap provider and checks that
- * each fd is backed by the page size the sender reported. */
+ * each fd is backed by the page size the sender reported. Each fds[i] is
+ * closed (and set to -1) once its region is created. */
 static vmmem_memory_t *
-build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
+build_memory(const record_t *recs, uint32_t n, int *fds, GError **error)
 {
 	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
 	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 5 * (size_t)n);
@@ -621,12 +635,12 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, GError **error)
 		specs[i].options = o;
 		specs[i].n_options = 5;
 	}
-	mem = vmmem_memory_new(specs, n, &local);
+	mem = vmmem__memory_new_each(specs, n, close_received_fd, fds, &local);
 	if (!mem && vmmem_error_get_errno(local) == EMFILE)
 		g_prefix_error(&local, "building the received guest memory: this process ran out "
-			       "of fds (RLIMIT_NOFILE is %llu; each region keeps one fd of its "
-			       "own, and the %u received ones are held until all regions "
-			       "are built): ",
+			       "of fds (RLIMIT_NOFILE is %llu; each of the %u regions keeps one "
+			       "fd of its own, which replaces its received one, so a receive "
+			       "needs about one free fd per region): ",
 			       fd_limit(), n);
 	else if (!mem)
 		g_prefix_error(&local, "building the received guest memory: ");
@@ -691,11 +705,12 @@ vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
 		goto out;
 	}
 	if (check_fds(recs, n, (const int *)(void *)rx.fds->data, error))
-		mem = build_memory(recs, n, (const int *)(void *)rx.fds->data, error);
+		mem = build_memory(recs, n, (int *)(void *)rx.fds->data, error);
 
 out:
 	for (guint i = 0; i < rx.fds->len; i++)
-		close(g_array_index(rx.fds, int, i));
+		if (g_array_index(rx.fds, int, i) >= 0)
+			close(g_array_index(rx.fds, int, i));
 	g_array_unref(rx.fds);
 	for (uint32_t i = 0; i < got; i++)
 		g_free(recs[i].name);
