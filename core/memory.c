@@ -14,6 +14,7 @@
  * path re-checks the candidate's bounds. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,8 @@ max_bucket_shift_bits(size_t n)
 	return bits;
 }
 
+static void free_table(struct vmmem__table *t);
+
 static unsigned
 ctz_or_64(uint64_t v)
 {
@@ -116,12 +119,17 @@ build_table(const struct vmmem_fast_region *fast, size_t n, const struct vmmem_f
 	if (n == 0) {
 		/* An empty snapshot (a space before its first region): one
 		 * bucket over the hole, no delta, so every access misses. */
-		t->bucket = g_new(const struct vmmem_fast_region *, 1);
-		t->bucket[0] = hole;
-		if (want_delta) {
-			t->delta = g_new(uintptr_t, 1);
-			t->delta[0] = VMMEM__NO_DELTA;
+		t->bucket = vmmem__malloc_n(1, sizeof(*t->bucket));
+		if (want_delta)
+			t->delta = vmmem__malloc_n(1, sizeof(*t->delta));
+		if (!t->bucket || (want_delta && !t->delta)) {
+			free_table(t);
+			memset(t, 0, sizeof(*t));
+			return vmmem__nomem(error, "an empty lookup table");
 		}
+		t->bucket[0] = hole;
+		if (want_delta)
+			t->delta[0] = VMMEM__NO_DELTA;
 		t->n_buckets = 1;
 		return true;
 	}
@@ -142,15 +150,14 @@ build_table(const struct vmmem_fast_region *fast, size_t n, const struct vmmem_f
 		shift++;
 	nb = (size_t)(last_off >> shift) + 1;
 
-	t->bucket = g_try_new(const struct vmmem_fast_region *, nb);
+	t->bucket = vmmem__malloc_n(nb, sizeof(*t->bucket));
 	if (want_delta)
-		t->delta = g_try_new(uintptr_t, nb);
+		t->delta = vmmem__malloc_n(nb, sizeof(*t->delta));
 	if (!t->bucket || (want_delta && !t->delta)) {
-		g_free(t->bucket);
-		g_free(t->delta);
+		free_table(t);
 		memset(t, 0, sizeof(*t));
-		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
-			     "cannot allocate a lookup table of %zu entries", nb);
+		vmmem__error_errno(error, VMMEM_ERROR_NOMEM, ENOMEM,
+				   "out of memory allocating a lookup table of %zu entries", nb);
 		return false;
 	}
 	t->n_buckets = nb;
@@ -238,7 +245,9 @@ build_user_table(vmmem_memory_t *mem, GError **error)
 	for (size_t i = 0; i < n; i++)
 		if (!mem->regions[i]->has_user_addr)
 			return true;
-	mem->user_fast = g_new0(struct vmmem_fast_region, n ? n : 1);
+	mem->user_fast = vmmem__calloc(n, sizeof(*mem->user_fast));
+	if (!mem->user_fast)
+		return vmmem__nomem(error, "the frontend-address table");
 	for (size_t i = 0; i < n; i++) {
 		mem->user_fast[i].start = mem->regions[i]->user_addr;
 		mem->user_fast[i].size = mem->regions[i]->size;
@@ -279,13 +288,22 @@ vmmem_memory_t *
 vmmem__memory_build(struct vmmem_region *const *sorted, size_t n, struct vmmem__log *log,
 		    struct vmmem__logcell *cell, GError **error)
 {
-	vmmem_memory_t *mem = g_new0(vmmem_memory_t, 1);
+	vmmem_memory_t *mem = vmmem__malloc0(sizeof(*mem));
 
+	if (!mem) {
+		vmmem__nomem(error, "a guest memory");
+		return NULL;
+	}
 	mem->refcount = 1;
 	mem->cell = vmmem__logcell_ref(cell);
+	mem->regions = vmmem__malloc_n(n, sizeof(*mem->regions));
+	mem->fast = vmmem__calloc(n, sizeof(*mem->fast));
+	if (!mem->regions || !mem->fast) {
+		vmmem__nomem(error, "the region table of a guest memory");
+		memory_free(mem);
+		return NULL;
+	}
 	mem->n = n;
-	mem->regions = g_new(struct vmmem_region *, n ? n : 1);
-	mem->fast = g_new0(struct vmmem_fast_region, n ? n : 1);
 	for (size_t i = 0; i < n; i++) {
 		mem->regions[i] = vmmem__region_ref(sorted[i]);
 		mem->fast[i].start = sorted[i]->start;
@@ -376,15 +394,28 @@ check_layout(struct layout_entry *sorted, size_t n, GError **error)
 	return true;
 }
 
-/* The layout of `specs`, named ("region N" for a spec without a name),
- * sorted by start. Free each name and the array with g_free. */
-static struct layout_entry *
-sorted_layout(const vmmem_region_spec_t *specs, size_t n)
-{
-	struct layout_entry *e = g_new0(struct layout_entry, n);
+static void free_layout(struct layout_entry *e, size_t n);
 
+/* The layout of `specs`, named ("region N" for a spec without a name),
+ * sorted by start. Free it with free_layout(). NULL (VMMEM_ERROR_NOMEM)
+ * if memory runs out. */
+static struct layout_entry *
+sorted_layout(const vmmem_region_spec_t *specs, size_t n, GError **error)
+{
+	struct layout_entry *e = vmmem__calloc(n, sizeof(*e));
+
+	if (!e) {
+		vmmem__nomem(error, "the layout of a guest memory");
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++) {
-		e[i].name = specs[i].name ? g_strdup(specs[i].name) : g_strdup_printf("region %zu", i);
+		e[i].name = specs[i].name ? vmmem__strdup(specs[i].name)
+					  : vmmem__strdup_printf("region %zu", i);
+		if (!e[i].name) {
+			free_layout(e, i);
+			vmmem__nomem(error, "a region name");
+			return NULL;
+		}
 		e[i].start = specs[i].start.raw;
 		e[i].size = specs[i].size;
 		e[i].spec = i;
@@ -412,7 +443,8 @@ vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error)
 			     "a guest memory needs at least one region");
 		return false;
 	}
-	e = sorted_layout(specs, n);
+	if (!(e = sorted_layout(specs, n, error)))
+		return false;
 	ok = check_layout(e, n, error);
 	free_layout(e, n);
 	return ok;
@@ -444,12 +476,16 @@ regions_from_specs(const vmmem_region_spec_t *specs, size_t n, struct vmmem__log
 			     "a guest memory needs at least one region");
 		return false;
 	}
-	e = sorted_layout(specs, n);
+	if (!(e = sorted_layout(specs, n, error)))
+		return false;
 	if (!check_layout(e, n, error)) {
 		free_layout(e, n);
 		return false;
 	}
-	regions = g_new0(struct vmmem_region *, n);
+	if (!(regions = vmmem__calloc(n, sizeof(*regions)))) {
+		free_layout(e, n);
+		return vmmem__nomem(error, "the regions of a guest memory");
+	}
 	for (size_t i = 0; i < n; i++) {
 		regions[i] = vmmem__region_new(&specs[e[i].spec], e[i].name, cell, error);
 		if (!regions[i]) {
@@ -496,7 +532,11 @@ vmmem__memory_new_each(const vmmem_region_spec_t *specs, size_t n,
 	end = tracked_end(specs, n);
 	if (end && !(log = vmmem__log_new_internal(end, error)))
 		return NULL;
-	cell = vmmem__logcell_new(log);
+	if (!(cell = vmmem__logcell_new(log, error))) {
+		if (log)
+			vmmem__log_unref(log);
+		return NULL;
+	}
 	if (regions_from_specs(specs, n, cell, created, data, &regions, error)) {
 		vmmem__place_adjacent(regions, n);
 		mem = vmmem__memory_build(regions, n, log, cell, error);

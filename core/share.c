@@ -221,8 +221,9 @@ vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **error)
 	if (!check_socket(sock, error))
 		return false;
 
+	if (!(rec_off = vmmem__malloc_n(mem->n + 1, sizeof(*rec_off))))
+		return vmmem__nomem(error, "the record offsets of a message");
 	buf = g_byte_array_new();
-	rec_off = g_new(size_t, mem->n + 1);
 	g_byte_array_set_size(buf, HEADER_SIZE);
 	memset(buf->data, 0, HEADER_SIZE);
 	memcpy(buf->data, MAGIC, 8);
@@ -489,7 +490,8 @@ receive_record(receiver_t *rx, uint32_t i, record_t *rec, GError **error)
 			     i, name_len, VMMEM_SHARE_MAX_NAME);
 		return false;
 	}
-	rec->name = g_malloc(name_len + 1u);
+	if (!(rec->name = vmmem__malloc(name_len + 1u)))
+		return vmmem__nomem(error, "a received region name");
 	rec->name[name_len] = '\0';
 	snprintf(what, sizeof(what), "the name of record %u", i);
 	if (!receive_exact(rx, rec->name, name_len, what, error))
@@ -606,19 +608,23 @@ close_received_fd(size_t i, void *data)
 static vmmem_memory_t *
 build_memory(const record_t *recs, uint32_t n, int *fds, GError **error)
 {
-	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
-	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 5 * (size_t)n);
-	GPtrArray *strings = g_ptr_array_new_with_free_func(g_free);
+	vmmem_region_spec_t *specs = vmmem__calloc(n, sizeof(*specs));
+	struct vmmem_provider_option *opts = vmmem__calloc(5 * (size_t)n, sizeof(*opts));
+	/* Each region's fd and offset as option values, side by side. */
+	char (*strings)[2][24] = vmmem__malloc_n(n, sizeof(*strings));
 	GError *local = NULL;
-	vmmem_memory_t *mem;
+	vmmem_memory_t *mem = NULL;
 
+	if (!specs || !opts || !strings) {
+		vmmem__nomem(error, "the specs of the received regions");
+		goto out;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct vmmem_provider_option *o = &opts[5 * (size_t)i];
-		char *fd = g_strdup_printf("%d", fds[i]);
-		char *off = g_strdup_printf("%" PRIu64, recs[i].fd_offset);
+		char *fd = strings[i][0], *off = strings[i][1];
 
-		g_ptr_array_add(strings, fd);
-		g_ptr_array_add(strings, off);
+		snprintf(fd, sizeof(strings[i][0]), "%d", fds[i]);
+		snprintf(off, sizeof(strings[i][1]), "%" PRIu64, recs[i].fd_offset);
 		o[0] = (struct vmmem_provider_option){ "fd", fd };
 		o[1] = (struct vmmem_provider_option){ "offset", off };
 		o[2] = (struct vmmem_provider_option){ "shared", "yes" };
@@ -659,7 +665,8 @@ build_memory(const record_t *recs, uint32_t n, int *fds, GError **error)
 			mem = NULL;
 		}
 	}
-	g_ptr_array_unref(strings);
+out:
+	g_free(strings);
 	g_free(opts);
 	g_free(specs);
 	return mem;
@@ -691,7 +698,10 @@ vmmem_memory_receive_timeout(int sock, int timeout_ms, GError **error)
 	    !check_header(header, &n, error))
 		goto out;
 	rx.max_fds = n;
-	recs = g_new0(record_t, n);
+	if (!(recs = vmmem__calloc(n, sizeof(*recs)))) {
+		vmmem__nomem(error, "the received records");
+		goto out;
+	}
 	for (; got < n; got++)
 		if (!receive_record(&rx, got, &recs[got], error)) {
 			got++; /* its name may need freeing */
