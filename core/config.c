@@ -136,7 +136,8 @@ file_kind(mode_t mode)
 static char *
 read_file(const char *path, const char *how, gsize *len, GError **error)
 {
-	GString *text;
+	char *text = NULL;
+	size_t used = 0, cap = 0;
 	struct stat st;
 	char buf[4096];
 	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer
@@ -166,7 +167,6 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 			    path, how, file_kind(st.st_mode));
 		return NULL;
 	}
-	text = g_string_new(NULL);
 	for (;;) {
 		ssize_t got = read(fd, buf, sizeof(buf));
 
@@ -175,15 +175,31 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 		if (got < 0) {
 			e = errno;
 			close(fd);
-			g_string_free(text, TRUE);
+			g_free(text);
 			goto fail;
+		}
+		/* Room for what came and the terminating NUL (an empty file
+		 * too). */
+		if (used + (size_t)got + 1 > cap) {
+			size_t want = MAX(cap * 2, used + (size_t)got + 1);
+			char *grown = vmmem__realloc_n(text, want, 1);
+
+			if (!grown) {
+				close(fd);
+				g_free(text);
+				vmmem__nomem(error, "the text of a configuration file");
+				return NULL;
+			}
+			text = grown;
+			cap = want;
 		}
 		if (got == 0)
 			break;
-		g_string_append_len(text, buf, got);
-		if (text->len > MAX_CONFIG_BYTES) {
+		memcpy(text + used, buf, (size_t)got);
+		used += (size_t)got;
+		if (used > MAX_CONFIG_BYTES) {
 			close(fd);
-			g_string_free(text, TRUE);
+			g_free(text);
 			config_error(error, path, NULL, NULL, NULL,
 				     "larger than %d bytes: not a vmmem configuration file",
 				     MAX_CONFIG_BYTES);
@@ -191,8 +207,9 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 		}
 	}
 	close(fd);
-	*len = text->len;
-	return g_string_free(text, FALSE);
+	text[used] = '\0';
+	*len = used;
+	return text;
 
 fail:
 	g_set_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG,
@@ -206,10 +223,17 @@ fail:
 static char *
 strip_comments(const char *path, const char *text, gsize len, GError **error)
 {
-	GString *out = g_string_sized_new(len + 1);
-	GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	gsize pos = 0;
+	/* Each line keeps at most its bytes and gains at most a newline. */
+	char *out = vmmem__malloc(len + 2);
+	GHashTable *groups;
+	gsize pos = 0, o = 0;
 	unsigned line_no = 0;
+
+	if (!out) {
+		vmmem__nomem(error, "the text of a configuration file");
+		return NULL;
+	}
+	groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	while (pos < len) {
 		const char *line = text + pos;
@@ -242,17 +266,19 @@ strip_comments(const char *path, const char *text, gsize len, GError **error)
 						     first, line_no);
 					g_free(name);
 					g_hash_table_unref(groups);
-					g_string_free(out, TRUE);
+					g_free(out);
 					return NULL;
 				}
 				g_hash_table_insert(groups, name, GUINT_TO_POINTER(line_no));
 			}
 		}
-		g_string_append_len(out, line, cut);
-		g_string_append_c(out, '\n');
+		memcpy(out + o, line, cut);
+		o += cut;
+		out[o++] = '\n';
 	}
+	out[o] = '\0';
 	g_hash_table_unref(groups);
-	return g_string_free(out, FALSE);
+	return out;
 }
 
 /* ---- groups and keys ---- */

@@ -28,6 +28,8 @@
 
 #include <vmmem/vmmem.h>
 
+#include "hugetest.h"
+
 /* In the test-only core (core/alloc.c), hidden in libvmmem.so's build. */
 void vmmem__alloc_faults_arm(unsigned long nth);
 unsigned long vmmem__alloc_faults_count(void);
@@ -672,6 +674,60 @@ test_vhost_set_log_base(void)
 	run_scenario(&s);
 }
 
+/* ---- a dirty fetch over huge pages ---- */
+
+static void *
+huge_dirty_setup(void)
+{
+	static const struct vmmem_provider_option opt = { "page-size", "2M" };
+	vmmem_region_spec_t spec = { .name = "huge", .start = vmmem_guest_addr(0),
+				     .size = MiB(2), .provider = "memfd", .options = &opt,
+				     .n_options = 1, .flags = VMMEM_SPEC_DIRTY_TRACKING };
+	GError *error = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &error);
+	uint64_t v = 1;
+
+	g_assert_no_error(error);
+	g_assert_true(vmmem_memory_write_obj(mem, vmmem_guest_addr(0x1008), &v, sizeof(v), NULL));
+	return mem;
+}
+
+static bool
+call_region_fetch_dirty(void *mem, GError **error)
+{
+	uint64_t bits[1] = { 0 };
+	bool ok = vmmem_region_fetch_dirty(mem, vmmem_memory_region(mem, 0), bits, 1, error);
+
+	if (ok)
+		g_assert_cmphex(bits[0], ==, 1);
+	return ok;
+}
+
+/* A failed fetch took no bit: the page is still dirty. */
+static void
+still_dirty(void *mem)
+{
+	g_assert_true(vmmem_memory_page_is_dirty(mem, vmmem_guest_addr(0)));
+}
+
+static void
+unref_memory(void *mem)
+{
+	vmmem_memory_unref(mem);
+}
+
+static void
+test_region_fetch_dirty_huge(void)
+{
+	const scenario_t s = { huge_dirty_setup, call_region_fetch_dirty, still_dirty,
+			       unref_memory, false };
+
+	hugetest_lock();
+	if (!hugetest_require(MiB(2), 1))
+		return;
+	g_assert_cmpuint(run_scenario(&s), ==, 1);
+}
+
 /* ---- an fd transfer across more regions than fit on the stack ---- */
 
 typedef struct {
@@ -785,6 +841,8 @@ main(int argc, char **argv)
 	g_test_add_func("/alloc-faults/share/receive-fails-cleanly-closing-the-fds",
 			test_share_receive);
 	g_test_add_func("/alloc-faults/share/send-fails-before-writing", test_share_send);
+	g_test_add_func("/alloc-faults/dirty/region-fetch-on-huge-pages-loses-no-bit",
+			test_region_fetch_dirty_huge);
 	g_test_add_func("/alloc-faults/fd/write-all-across-many-regions-fails-cleanly",
 			test_write_all_to_fd);
 	g_test_add_func("/alloc-faults/vhost-user/mem-new-fails-cleanly", test_vhost_mem_new);
