@@ -310,7 +310,9 @@ get_keys(const char *path, GKeyFile *kf, const char *group, GError **error)
 		}
 	}
 	g_hash_table_unref(seen);
-	return keys ? keys : g_new0(char *, 1);
+	if (!keys && !(keys = vmmem__calloc(1, sizeof(*keys))))
+		vmmem__nomem(error, "the keys of a group");
+	return keys;
 }
 
 /* "region low" -> "low"; NULL if `group` is not of the form "KIND NAME". */
@@ -594,22 +596,25 @@ resolve_providers(vmmem_config_t *cfg, char **region_provider, const char *defau
 	for (size_t i = 0; i < cfg->n; i++) {
 		const char *name = region_provider[i] ? region_provider[i] : default_provider;
 		const char *module = name ? g_hash_table_lookup(modules, name) : NULL;
-		GString *where = g_string_new(NULL);
+		const char *group = cfg->origin[i].group;
+		char *where;
 
 		if (region_provider[i])
-			g_string_append_printf(where, "[%s] provider = '%s'", cfg->origin[i].group,
-					       name);
+			where = vmmem__strdup_printf("[%s] provider = '%s'", group, name);
 		else if (name)
-			g_string_append_printf(where, "[%s] uses [memory] provider = '%s'",
-					       cfg->origin[i].group, name);
+			where = vmmem__strdup_printf("[%s] uses [memory] provider = '%s'", group, name);
 		else
-			g_string_append_printf(where, "[%s] uses the default provider 'mmap'",
-					       cfg->origin[i].group);
-		if (module)
-			g_string_append_printf(where, ", [provider %s] module = '%s'", name, module);
+			where = vmmem__strdup_printf("[%s] uses the default provider 'mmap'", group);
+		if (where && module) {
+			char *base = where;
+
+			where = vmmem__strdup_printf("%s, [provider %s] module = '%s'", base, name,
+						     module);
+			g_free(base);
+		}
 		cfg->specs[i].provider = vmmem__strdup(module ? module : name ? name : "mmap");
-		cfg->origin[i].provider = g_string_free(where, FALSE);
-		if (!cfg->specs[i].provider)
+		cfg->origin[i].provider = where;
+		if (!cfg->specs[i].provider || !where)
 			return vmmem__nomem(error, "a region's provider");
 	}
 	return true;

@@ -191,34 +191,49 @@ test_provider_loading(void)
 
 /* ---- configuration: load, new memory, memory from a path ---- */
 
-static const char config_text[] =
-	"[memory]\n"
-	"provider = mmap\n"
-	"[region low]\n"
-	"start = 0\n"
-	"size = 64K\n"
-	"dirty-tracking = yes\n"
-	"[region high]\n"
-	"start = 0x100000\n"
-	"size = 16K\n"
-	"provider = memfd\n"
-	"seal = yes\n"
-	"[region later]\n"
-	"start = 0x200000\n"
-	"size = 4K\n"
-	"hotplug = yes\n";
+/* %s: region high's provider. */
+#define CONFIG_TEXT \
+	"[memory]\n" \
+	"provider = mmap\n" \
+	"[region low]\n" \
+	"start = 0\n" \
+	"size = 64K\n" \
+	"dirty-tracking = yes\n" \
+	"[region high]\n" \
+	"start = 0x100000\n" \
+	"size = 16K\n" \
+	"provider = %s\n" \
+	"seal = yes\n" \
+	"[region later]\n" \
+	"start = 0x200000\n" \
+	"size = 4K\n" \
+	"hotplug = yes\n"
 
+/* With the build tree known, region high's provider is a [provider NAME]
+ * group naming memfd's file (the one the search path finds, so nothing
+ * more is loaded). */
 static char *
 config_file(void)
 {
+	const char *top = g_getenv("VMMEM_TOP_BUILDDIR");
 	GError *error = NULL;
-	char *path = NULL;
+	char *path = NULL, *text;
 	int fd = g_file_open_tmp("vmmem-alloc-faults-XXXXXX.conf", &path, &error);
 
 	g_assert_no_error(error);
-	g_assert_cmpint(write(fd, config_text, strlen(config_text)), ==,
-			(ssize_t)strlen(config_text));
+	if (top) {
+		char *module = g_build_filename(top, "providers", "memfd", ".libs", "memfd.so",
+						NULL);
+
+		text = g_strdup_printf(CONFIG_TEXT "[provider fast]\nmodule = %s\n", "fast",
+				       module);
+		g_free(module);
+	} else {
+		text = g_strdup_printf(CONFIG_TEXT, "memfd");
+	}
+	g_assert_cmpint(write(fd, text, strlen(text)), ==, (ssize_t)strlen(text));
 	close(fd);
+	g_free(text);
 	return path;
 }
 

@@ -803,6 +803,7 @@ receive_under_fd_limit(vmmem_memory_t *mem, int spare, const char *want, const c
 			g_assert_no_error(error);
 			g_assert_cmpuint(vmmem_memory_num_regions(got), ==, n);
 			vmmem_memory_unref(got);
+			g_free(limit);
 			_exit(0);
 		}
 		g_assert_null(vmmem_memory_receive(sv[1], &error));
