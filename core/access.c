@@ -417,7 +417,8 @@ memory_fd(const vmmem_memory_t *mem, uint64_t addr, int fd, size_t len, bool to_
 		return false;
 	count = fill_iovec(mem, first, addr, n, small, G_N_ELEMENTS(small));
 	if (count > G_N_ELEMENTS(small)) {
-		iov = g_new(struct iovec, count);
+		if (!(iov = vmmem__malloc_n(count, sizeof(*iov))))
+			return vmmem__nomem(error, "the iovecs of an fd transfer");
 		fill_iovec(mem, first, addr, n, iov, count);
 	}
 	g_snprintf(what, sizeof(what), "guest address 0x%" PRIx64, addr);

@@ -136,7 +136,8 @@ file_kind(mode_t mode)
 static char *
 read_file(const char *path, const char *how, gsize *len, GError **error)
 {
-	GString *text;
+	char *text = NULL;
+	size_t used = 0, cap = 0;
 	struct stat st;
 	char buf[4096];
 	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer
@@ -166,7 +167,6 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 			    path, how, file_kind(st.st_mode));
 		return NULL;
 	}
-	text = g_string_new(NULL);
 	for (;;) {
 		ssize_t got = read(fd, buf, sizeof(buf));
 
@@ -175,15 +175,31 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 		if (got < 0) {
 			e = errno;
 			close(fd);
-			g_string_free(text, TRUE);
+			g_free(text);
 			goto fail;
+		}
+		/* Room for what came and the terminating NUL (an empty file
+		 * too). */
+		if (used + (size_t)got + 1 > cap) {
+			size_t want = MAX(cap * 2, used + (size_t)got + 1);
+			char *grown = vmmem__realloc_n(text, want, 1);
+
+			if (!grown) {
+				close(fd);
+				g_free(text);
+				vmmem__nomem(error, "the text of a configuration file");
+				return NULL;
+			}
+			text = grown;
+			cap = want;
 		}
 		if (got == 0)
 			break;
-		g_string_append_len(text, buf, got);
-		if (text->len > MAX_CONFIG_BYTES) {
+		memcpy(text + used, buf, (size_t)got);
+		used += (size_t)got;
+		if (used > MAX_CONFIG_BYTES) {
 			close(fd);
-			g_string_free(text, TRUE);
+			g_free(text);
 			config_error(error, path, NULL, NULL, NULL,
 				     "larger than %d bytes: not a vmmem configuration file",
 				     MAX_CONFIG_BYTES);
@@ -191,8 +207,9 @@ read_file(const char *path, const char *how, gsize *len, GError **error)
 		}
 	}
 	close(fd);
-	*len = text->len;
-	return g_string_free(text, FALSE);
+	text[used] = '\0';
+	*len = used;
+	return text;
 
 fail:
 	g_set_error(error, VMMEM_ERROR, VMMEM_ERROR_CONFIG,
@@ -206,10 +223,17 @@ fail:
 static char *
 strip_comments(const char *path, const char *text, gsize len, GError **error)
 {
-	GString *out = g_string_sized_new(len + 1);
-	GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	gsize pos = 0;
+	/* Each line keeps at most its bytes and gains at most a newline. */
+	char *out = vmmem__malloc(len + 2);
+	GHashTable *groups;
+	gsize pos = 0, o = 0;
 	unsigned line_no = 0;
+
+	if (!out) {
+		vmmem__nomem(error, "the text of a configuration file");
+		return NULL;
+	}
+	groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	while (pos < len) {
 		const char *line = text + pos;
@@ -242,17 +266,19 @@ strip_comments(const char *path, const char *text, gsize len, GError **error)
 						     first, line_no);
 					g_free(name);
 					g_hash_table_unref(groups);
-					g_string_free(out, TRUE);
+					g_free(out);
 					return NULL;
 				}
 				g_hash_table_insert(groups, name, GUINT_TO_POINTER(line_no));
 			}
 		}
-		g_string_append_len(out, line, cut);
-		g_string_append_c(out, '\n');
+		memcpy(out + o, line, cut);
+		o += cut;
+		out[o++] = '\n';
 	}
+	out[o] = '\0';
 	g_hash_table_unref(groups);
-	return g_string_free(out, FALSE);
+	return out;
 }
 
 /* ---- groups and keys ---- */
@@ -284,7 +310,9 @@ get_keys(const char *path, GKeyFile *kf, const char *group, GError **error)
 		}
 	}
 	g_hash_table_unref(seen);
-	return keys ? keys : g_new0(char *, 1);
+	if (!keys && !(keys = vmmem__calloc(1, sizeof(*keys))))
+		vmmem__nomem(error, "the keys of a group");
+	return keys;
 }
 
 /* "region low" -> "low"; NULL if `group` is not of the form "KIND NAME". */
@@ -374,8 +402,8 @@ parse_memory(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **defaul
 
 		if (strcmp(keys[i], "provider") == 0) {
 			ok = check_provider_name(cfg->path, group, keys[i], v, error);
-			if (ok)
-				*default_provider = g_strdup(v);
+			if (ok && !(*default_provider = vmmem__strdup(v)))
+				ok = vmmem__nomem(error, "the [memory] provider");
 		} else if (strcmp(keys[i], "dirty-tracking") == 0) {
 			ok = parse_flag(cfg, group, keys[i], v, &cfg->dirty_all, error);
 		} else {
@@ -427,8 +455,8 @@ parse_provider(vmmem_config_t *cfg, GKeyFile *kf, const char *group, GHashTable 
 				     "the module must be an absolute path (a relative one would "
 				     "depend on the current directory)");
 			ok = false;
-		} else {
-			module = g_strdup(v);
+		} else if (!(module = vmmem__strdup(v))) {
+			ok = vmmem__nomem(error, "a provider module path");
 		}
 		g_free(v);
 	}
@@ -439,9 +467,15 @@ parse_provider(vmmem_config_t *cfg, GKeyFile *kf, const char *group, GHashTable 
 			     "module = /absolute/path/to/NAME.so");
 		ok = false;
 	}
-	if (ok)
-		g_hash_table_insert(modules, g_strdup(name), module);
-	else
+	if (ok) {
+		char *key = vmmem__strdup(name);
+
+		if (key)
+			g_hash_table_insert(modules, key, module);
+		else
+			ok = vmmem__nomem(error, "a provider name");
+	}
+	if (!ok)
 		g_free(module);
 	return ok;
 }
@@ -491,10 +525,10 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 	if (!keys)
 		return false;
 	cfg->n++; /* from here on, vmmem_config_free() releases the spec */
-	spec->name = g_strdup(name);
-	origin->group = g_strdup(group);
+	spec->name = vmmem__strdup(name);
+	origin->group = vmmem__strdup(group);
 	options = g_array_new(FALSE, TRUE, sizeof(struct vmmem_provider_option));
-	ok = true;
+	ok = (spec->name && origin->group) || vmmem__nomem(error, "a region's name");
 	for (size_t i = 0; ok && keys[i]; i++) {
 		char *v = get_value(kf, group, keys[i]);
 		bool is_start = strcmp(keys[i], "start") == 0;
@@ -509,15 +543,17 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 				ok = false;
 			} else if (is_start) {
 				spec->start.raw = n;
-				origin->start = g_strdup(v);
+				if (!(origin->start = vmmem__strdup(v)))
+					ok = vmmem__nomem(error, "a region's start");
 			} else {
 				spec->size = n;
-				origin->size = g_strdup(v);
+				if (!(origin->size = vmmem__strdup(v)))
+					ok = vmmem__nomem(error, "a region's size");
 			}
 		} else if (strcmp(keys[i], "provider") == 0) {
 			ok = check_provider_name(cfg->path, group, keys[i], v, error);
-			if (ok)
-				*provider = g_strdup(v);
+			if (ok && !(*provider = vmmem__strdup(v)))
+				ok = vmmem__nomem(error, "a region's provider");
 		} else if (strcmp(keys[i], "dirty-tracking") == 0) {
 			bool on = false;
 
@@ -533,9 +569,16 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 		} else if (strcmp(keys[i], "hotplug") == 0) {
 			ok = parse_flag(cfg, group, keys[i], v, &origin->hotplug, error);
 		} else {
-			struct vmmem_provider_option opt = { g_strdup(keys[i]), g_strdup(v) };
+			struct vmmem_provider_option opt = { vmmem__strdup(keys[i]),
+							     vmmem__strdup(v) };
 
-			g_array_append_val(options, opt);
+			if (opt.key && opt.value) {
+				g_array_append_val(options, opt);
+			} else {
+				g_free((char *)opt.key);
+				g_free((char *)opt.value);
+				ok = vmmem__nomem(error, "a provider option");
+			}
 		}
 		g_free(v);
 	}
@@ -552,29 +595,35 @@ parse_region(vmmem_config_t *cfg, GKeyFile *kf, const char *group, char **provid
 /* Points each region at its provider: its own `provider`, else the
  * [memory] default, else the core's default; a name with a
  * [provider NAME] group becomes that group's module path. */
-static void
+static bool
 resolve_providers(vmmem_config_t *cfg, char **region_provider, const char *default_provider,
-		  GHashTable *modules)
+		  GHashTable *modules, GError **error)
 {
 	for (size_t i = 0; i < cfg->n; i++) {
 		const char *name = region_provider[i] ? region_provider[i] : default_provider;
 		const char *module = name ? g_hash_table_lookup(modules, name) : NULL;
-		GString *where = g_string_new(NULL);
+		const char *group = cfg->origin[i].group;
+		char *where;
 
 		if (region_provider[i])
-			g_string_append_printf(where, "[%s] provider = '%s'", cfg->origin[i].group,
-					       name);
+			where = vmmem__strdup_printf("[%s] provider = '%s'", group, name);
 		else if (name)
-			g_string_append_printf(where, "[%s] uses [memory] provider = '%s'",
-					       cfg->origin[i].group, name);
+			where = vmmem__strdup_printf("[%s] uses [memory] provider = '%s'", group, name);
 		else
-			g_string_append_printf(where, "[%s] uses the default provider 'mmap'",
-					       cfg->origin[i].group);
-		if (module)
-			g_string_append_printf(where, ", [provider %s] module = '%s'", name, module);
-		cfg->specs[i].provider = g_strdup(module ? module : name ? name : "mmap");
-		cfg->origin[i].provider = g_string_free(where, FALSE);
+			where = vmmem__strdup_printf("[%s] uses the default provider 'mmap'", group);
+		if (where && module) {
+			char *base = where;
+
+			where = vmmem__strdup_printf("%s, [provider %s] module = '%s'", base, name,
+						     module);
+			g_free(base);
+		}
+		cfg->specs[i].provider = vmmem__strdup(module ? module : name ? name : "mmap");
+		cfg->origin[i].provider = where;
+		if (!cfg->specs[i].provider || !where)
+			return vmmem__nomem(error, "a region's provider");
 	}
+	return true;
 }
 
 static bool
@@ -583,12 +632,18 @@ parse(vmmem_config_t *cfg, GKeyFile *kf, GError **error)
 	gsize n_groups;
 	char **groups = g_key_file_get_groups(kf, &n_groups);
 	GHashTable *modules = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	char **region_provider = g_new0(char *, n_groups + 1);
+	char **region_provider = vmmem__calloc(n_groups + 1, sizeof(char *));
 	char *default_provider = NULL;
 	bool ok = true;
 
-	cfg->specs = g_new0(vmmem_region_spec_t, n_groups ? n_groups : 1);
-	cfg->origin = g_new0(struct region_origin, n_groups ? n_groups : 1);
+	cfg->specs = vmmem__calloc(n_groups, sizeof(*cfg->specs));
+	cfg->origin = vmmem__calloc(n_groups, sizeof(*cfg->origin));
+	if (!region_provider || !cfg->specs || !cfg->origin) {
+		g_free(region_provider);
+		g_hash_table_unref(modules);
+		g_strfreev(groups);
+		return vmmem__nomem(error, "the regions of a configuration");
+	}
 	for (gsize g = 0; ok && g < n_groups; g++) {
 		const char *group = groups[g];
 
@@ -611,7 +666,7 @@ parse(vmmem_config_t *cfg, GKeyFile *kf, GError **error)
 		ok = false;
 	}
 	if (ok)
-		resolve_providers(cfg, region_provider, default_provider, modules);
+		ok = resolve_providers(cfg, region_provider, default_provider, modules, error);
 	for (size_t i = 0; ok && cfg->dirty_all && i < cfg->n; i++)
 		cfg->specs[i].flags |= VMMEM_SPEC_DIRTY_TRACKING;
 	/* Not g_strfreev: regions without a provider leave NULL gaps. */
@@ -676,9 +731,10 @@ vmmem_config_load(const char *path_or_null, GError **error)
 		return NULL;
 	}
 	g_free(text);
-	cfg = g_new0(vmmem_config_t, 1);
-	cfg->path = g_strdup(path);
-	if (!parse(cfg, kf, error)) {
+	cfg = vmmem__malloc0(sizeof(*cfg));
+	if (!cfg || !(cfg->path = vmmem__strdup(path)) || !parse(cfg, kf, error)) {
+		if (!cfg || !cfg->path)
+			vmmem__nomem(error, "a configuration");
 		g_key_file_free(kf);
 		vmmem_config_free(cfg);
 		return NULL;
@@ -704,11 +760,15 @@ vmmem_config_regions(const vmmem_config_t *cfg, size_t *n)
 /* The specs of the regions present from the start (not hotplug = true),
  * sharing the config's strings; free the array with g_free. */
 static vmmem_region_spec_t *
-present_specs(const vmmem_config_t *cfg, size_t *n)
+present_specs(const vmmem_config_t *cfg, size_t *n, GError **error)
 {
-	vmmem_region_spec_t *out = g_new0(vmmem_region_spec_t, cfg->n ? cfg->n : 1);
+	vmmem_region_spec_t *out = vmmem__calloc(cfg->n, sizeof(*out));
 
 	*n = 0;
+	if (!out) {
+		vmmem__nomem(error, "the regions of a configuration");
+		return NULL;
+	}
 	for (size_t i = 0; i < cfg->n; i++)
 		if (!cfg->origin[i].hotplug)
 			out[(*n)++] = cfg->specs[i];
@@ -817,14 +877,14 @@ vmmem_config_new_memory(const vmmem_config_t *cfg, GError **error)
 	 * opened once. */
 	if (validate(cfg, held, error)) {
 		size_t n;
-		vmmem_region_spec_t *present = present_specs(cfg, &n);
+		vmmem_region_spec_t *present = present_specs(cfg, &n, error);
 
-		if (n == 0)
+		if (present && n == 0)
 			config_error(error, cfg->path, NULL, NULL, NULL,
 				     "every region has hotplug = true: a memory needs at least one "
 				     "region present from the start (a space does not: "
 				     "vmmem_config_new_space)");
-		else if (!(mem = vmmem_memory_new(present, n, error)))
+		else if (present && !(mem = vmmem_memory_new(present, n, error)))
 			g_prefix_error(error, "%s: ", cfg->path);
 		g_free(present);
 	}
@@ -843,10 +903,10 @@ vmmem_config_new_space(const vmmem_config_t *cfg, const vmmem_space_options_t *o
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (validate(cfg, held, error)) {
 		size_t n;
-		vmmem_region_spec_t *present = present_specs(cfg, &n);
+		vmmem_region_spec_t *present = present_specs(cfg, &n, error);
 
-		space = vmmem_space_new(present, n, options, error);
-		if (!space)
+		space = present ? vmmem_space_new(present, n, options, error) : NULL;
+		if (present && !space)
 			g_prefix_error(error, "%s: ", cfg->path);
 		g_free(present);
 	}

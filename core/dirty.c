@@ -46,6 +46,10 @@ vmmem__log_new_internal(uint64_t end, GError **error)
 	pages = (end + PAGE - 1) >> PAGE_SHIFT;
 	pages = (pages + 63) & ~UINT64_C(63);
 	len = (size_t)(pages / 8);
+	if (!(log = vmmem__malloc0(sizeof(*log)))) {
+		vmmem__nomem(error, "a dirty log");
+		return NULL;
+	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		 -1, 0);
 	if (p == MAP_FAILED) {
@@ -54,9 +58,9 @@ vmmem__log_new_internal(uint64_t end, GError **error)
 				   "cannot map a dirty log of 0x%zx bytes for guest addresses below "
 				   "0x%" PRIx64 ": %s",
 				   len, end, g_strerror(e));
+		g_free(log);
 		return NULL;
 	}
-	log = g_new0(struct vmmem__log, 1);
 	log->refcount = 1;
 	log->bits = p;
 	log->pages = pages;
@@ -86,10 +90,14 @@ vmmem__log_unref(struct vmmem__log *log)
 }
 
 struct vmmem__logcell *
-vmmem__logcell_new(struct vmmem__log *log)
+vmmem__logcell_new(struct vmmem__log *log, GError **error)
 {
-	struct vmmem__logcell *cell = g_new0(struct vmmem__logcell, 1);
+	struct vmmem__logcell *cell = vmmem__malloc0(sizeof(*cell));
 
+	if (!cell) {
+		vmmem__nomem(error, "a dirty log cell");
+		return NULL;
+	}
 	cell->refcount = 1;
 	cell->log = log ? vmmem__log_ref(log) : NULL;
 	return cell;
@@ -309,7 +317,7 @@ vmmem_region_fetch_dirty(const vmmem_memory_t *mem, const vmmem_region_t *r, uin
 {
 	uint64_t page = r->mapping.page_size, n = r->size / page;
 	uint64_t per = page >> PAGE_SHIFT;
-	uint64_t *small;
+	uint64_t *small = NULL;
 
 	if (!internal_log(mem, error) || !tracked(r, error))
 		return false;
@@ -320,12 +328,14 @@ vmmem_region_fetch_dirty(const vmmem_memory_t *mem, const vmmem_region_t *r, uin
 			     r->name, n, (n + 63) / 64, n_words);
 		return false;
 	}
+	/* Before anything is taken: a failure must not lose dirty bits. */
+	if (per != 1 && !(small = vmmem__calloc((size_t)((per + 63) / 64), sizeof(*small))))
+		return vmmem__nomem(error, "a huge page's dirty bits");
 	memset(bitmap, 0, (size_t)((n + 63) / 64) * sizeof(uint64_t));
 	if (per == 1) {
 		take_pages(mem->log, r->start >> PAGE_SHIFT, n, bitmap, 0);
 	} else {
 		/* A huge page is dirty when any of its 4 KiB pages is. */
-		small = g_new0(uint64_t, (per + 63) / 64);
 		for (uint64_t i = 0; i < n; i++) {
 			bool any = false;
 

@@ -24,6 +24,30 @@ void vmmem__error(GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF(
 void vmmem__error_errno(GError **error, int code, int errnum, const char *fmt, ...)
 	G_GNUC_PRINTF(4, 5);
 
+/* ---- alloc.c: allocations that can fail ----
+ *
+ * NULL when memory runs out (never an abort, unlike g_new()); free the
+ * result with g_free(). Zero sizes allocate one byte, so NULL always
+ * means failure. The _n forms check n * size for overflow (NULL then).
+ * vmmem__strdup(s) needs s non-NULL. vmmem__nomem() sets
+ * VMMEM_ERROR_NOMEM (errno ENOMEM) naming `what`, and returns false. */
+void *vmmem__malloc(size_t size);
+void *vmmem__malloc0(size_t size);
+void *vmmem__malloc_n(size_t n, size_t size);
+void *vmmem__calloc(size_t n, size_t size);
+void *vmmem__realloc_n(void *mem, size_t n, size_t size);
+char *vmmem__strdup(const char *s);
+char *vmmem__strdup_printf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+bool vmmem__nomem(GError **error, const char *what);
+
+#ifdef VMMEM_ALLOC_FAULTS
+/* Test-only builds (tests/test-alloc-faults): restarts the count of the
+ * allocations above at 0 and makes the `nth` from now fail (0: none). */
+void vmmem__alloc_faults_arm(unsigned long nth);
+/* The allocations since the last arm. */
+unsigned long vmmem__alloc_faults_count(void);
+#endif
+
 /* ---- loader.c: provider modules ---- */
 
 typedef struct vmmem__module {
@@ -177,7 +201,8 @@ struct vmmem__logcell {
 struct vmmem__log *vmmem__log_new_internal(uint64_t end, GError **error);
 struct vmmem__log *vmmem__log_ref(struct vmmem__log *log);
 void vmmem__log_unref(struct vmmem__log *log);
-struct vmmem__logcell *vmmem__logcell_new(struct vmmem__log *log);
+/* NULL (VMMEM_ERROR_NOMEM) if memory runs out. */
+struct vmmem__logcell *vmmem__logcell_new(struct vmmem__log *log, GError **error);
 struct vmmem__logcell *vmmem__logcell_ref(struct vmmem__logcell *cell);
 void vmmem__logcell_unref(struct vmmem__logcell *cell);
 /* Marks the pages of [addr, addr + len) (len > 0, no wrap) in log. */
@@ -274,6 +299,15 @@ bool vmmem__check_region_numbers(const char *name, uint64_t start, uint64_t size
 bool vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
 			       struct vmmem__logcell *cell, struct vmmem_region ***out,
 			       GError **error);
+
+/* vmmem_memory_new(), calling `created(i, data)` as soon as the region of
+ * specs[i] exists (in start order), before the next one is created: the
+ * receive path closes each received fd there, once the region holds its
+ * own duplicate, so a receive never holds two fds per region. */
+typedef void (*vmmem__region_created_fn)(size_t spec, void *data);
+vmmem_memory_t *vmmem__memory_new_each(const vmmem_region_spec_t *specs, size_t n,
+				       vmmem__region_created_fn created, void *data,
+				       GError **error);
 
 /* Logs a completed write of [addr, addr + len) in the memory's log. */
 static inline void

@@ -310,8 +310,12 @@ open_module(const char *path, GError **error)
 		unload(handle, fd);
 		return NULL;
 	}
-	m = g_new0(vmmem__module_t, 1);
-	m->path = g_strdup(path);
+	if (!(m = vmmem__malloc0(sizeof(*m))) || !(m->path = vmmem__strdup(path))) {
+		g_free(m);
+		unload(handle, fd);
+		vmmem__nomem(error, "a provider module");
+		return NULL;
+	}
 	m->handle = handle;
 	m->fd = fd;
 	m->desc = desc;

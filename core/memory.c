@@ -14,6 +14,7 @@
  * path re-checks the candidate's bounds. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,8 @@ max_bucket_shift_bits(size_t n)
 	return bits;
 }
 
+static void free_table(struct vmmem__table *t);
+
 static unsigned
 ctz_or_64(uint64_t v)
 {
@@ -116,12 +119,17 @@ build_table(const struct vmmem_fast_region *fast, size_t n, const struct vmmem_f
 	if (n == 0) {
 		/* An empty snapshot (a space before its first region): one
 		 * bucket over the hole, no delta, so every access misses. */
-		t->bucket = g_new(const struct vmmem_fast_region *, 1);
-		t->bucket[0] = hole;
-		if (want_delta) {
-			t->delta = g_new(uintptr_t, 1);
-			t->delta[0] = VMMEM__NO_DELTA;
+		t->bucket = vmmem__malloc_n(1, sizeof(*t->bucket));
+		if (want_delta)
+			t->delta = vmmem__malloc_n(1, sizeof(*t->delta));
+		if (!t->bucket || (want_delta && !t->delta)) {
+			free_table(t);
+			memset(t, 0, sizeof(*t));
+			return vmmem__nomem(error, "an empty lookup table");
 		}
+		t->bucket[0] = hole;
+		if (want_delta)
+			t->delta[0] = VMMEM__NO_DELTA;
 		t->n_buckets = 1;
 		return true;
 	}
@@ -142,15 +150,14 @@ build_table(const struct vmmem_fast_region *fast, size_t n, const struct vmmem_f
 		shift++;
 	nb = (size_t)(last_off >> shift) + 1;
 
-	t->bucket = g_try_new(const struct vmmem_fast_region *, nb);
+	t->bucket = vmmem__malloc_n(nb, sizeof(*t->bucket));
 	if (want_delta)
-		t->delta = g_try_new(uintptr_t, nb);
+		t->delta = vmmem__malloc_n(nb, sizeof(*t->delta));
 	if (!t->bucket || (want_delta && !t->delta)) {
-		g_free(t->bucket);
-		g_free(t->delta);
+		free_table(t);
 		memset(t, 0, sizeof(*t));
-		vmmem__error(error, VMMEM_ERROR_INVALID_LAYOUT,
-			     "cannot allocate a lookup table of %zu entries", nb);
+		vmmem__error_errno(error, VMMEM_ERROR_NOMEM, ENOMEM,
+				   "out of memory allocating a lookup table of %zu entries", nb);
 		return false;
 	}
 	t->n_buckets = nb;
@@ -238,7 +245,9 @@ build_user_table(vmmem_memory_t *mem, GError **error)
 	for (size_t i = 0; i < n; i++)
 		if (!mem->regions[i]->has_user_addr)
 			return true;
-	mem->user_fast = g_new0(struct vmmem_fast_region, n ? n : 1);
+	mem->user_fast = vmmem__calloc(n, sizeof(*mem->user_fast));
+	if (!mem->user_fast)
+		return vmmem__nomem(error, "the frontend-address table");
 	for (size_t i = 0; i < n; i++) {
 		mem->user_fast[i].start = mem->regions[i]->user_addr;
 		mem->user_fast[i].size = mem->regions[i]->size;
@@ -279,13 +288,22 @@ vmmem_memory_t *
 vmmem__memory_build(struct vmmem_region *const *sorted, size_t n, struct vmmem__log *log,
 		    struct vmmem__logcell *cell, GError **error)
 {
-	vmmem_memory_t *mem = g_new0(vmmem_memory_t, 1);
+	vmmem_memory_t *mem = vmmem__malloc0(sizeof(*mem));
 
+	if (!mem) {
+		vmmem__nomem(error, "a guest memory");
+		return NULL;
+	}
 	mem->refcount = 1;
 	mem->cell = vmmem__logcell_ref(cell);
+	mem->regions = vmmem__malloc_n(n, sizeof(*mem->regions));
+	mem->fast = vmmem__calloc(n, sizeof(*mem->fast));
+	if (!mem->regions || !mem->fast) {
+		vmmem__nomem(error, "the region table of a guest memory");
+		memory_free(mem);
+		return NULL;
+	}
 	mem->n = n;
-	mem->regions = g_new(struct vmmem_region *, n ? n : 1);
-	mem->fast = g_new0(struct vmmem_fast_region, n ? n : 1);
 	for (size_t i = 0; i < n; i++) {
 		mem->regions[i] = vmmem__region_ref(sorted[i]);
 		mem->fast[i].start = sorted[i]->start;
@@ -387,15 +405,28 @@ check_layout(struct layout_entry *sorted, size_t n, GError **error)
 	return true;
 }
 
-/* The layout of `specs`, named ("region N" for a spec without a name),
- * sorted by start. Free each name and the array with g_free. */
-static struct layout_entry *
-sorted_layout(const vmmem_region_spec_t *specs, size_t n)
-{
-	struct layout_entry *e = g_new0(struct layout_entry, n);
+static void free_layout(struct layout_entry *e, size_t n);
 
+/* The layout of `specs`, named ("region N" for a spec without a name),
+ * sorted by start. Free it with free_layout(). NULL (VMMEM_ERROR_NOMEM)
+ * if memory runs out. */
+static struct layout_entry *
+sorted_layout(const vmmem_region_spec_t *specs, size_t n, GError **error)
+{
+	struct layout_entry *e = vmmem__calloc(n, sizeof(*e));
+
+	if (!e) {
+		vmmem__nomem(error, "the layout of a guest memory");
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++) {
-		e[i].name = specs[i].name ? g_strdup(specs[i].name) : g_strdup_printf("region %zu", i);
+		e[i].name = specs[i].name ? vmmem__strdup(specs[i].name)
+					  : vmmem__strdup_printf("region %zu", i);
+		if (!e[i].name) {
+			free_layout(e, i);
+			vmmem__nomem(error, "a region name");
+			return NULL;
+		}
 		e[i].start = specs[i].start.raw;
 		e[i].size = specs[i].size;
 		e[i].spec = i;
@@ -423,7 +454,8 @@ vmmem__layout_check(const vmmem_region_spec_t *specs, size_t n, GError **error)
 			     "a guest memory needs at least one region");
 		return false;
 	}
-	e = sorted_layout(specs, n);
+	if (!(e = sorted_layout(specs, n, error)))
+		return false;
 	ok = check_layout(e, n, error);
 	free_layout(e, n);
 	return ok;
@@ -453,9 +485,10 @@ tracked_end(const vmmem_region_spec_t *specs, size_t n)
 	return end && all <= VMMEM__LOG_MAX_END ? all : end;
 }
 
-bool
-vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
-			  struct vmmem__logcell *cell, struct vmmem_region ***out, GError **error)
+static bool
+regions_from_specs(const vmmem_region_spec_t *specs, size_t n, struct vmmem__logcell *cell,
+		   vmmem__region_created_fn created, void *data, struct vmmem_region ***out,
+		   GError **error)
 {
 	struct layout_entry *e;
 	struct vmmem_region **regions;
@@ -465,12 +498,16 @@ vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
 			     "a guest memory needs at least one region");
 		return false;
 	}
-	e = sorted_layout(specs, n);
+	if (!(e = sorted_layout(specs, n, error)))
+		return false;
 	if (!check_layout(e, n, error)) {
 		free_layout(e, n);
 		return false;
 	}
-	regions = g_new0(struct vmmem_region *, n);
+	if (!(regions = vmmem__calloc(n, sizeof(*regions)))) {
+		free_layout(e, n);
+		return vmmem__nomem(error, "the regions of a guest memory");
+	}
 	for (size_t i = 0; i < n; i++) {
 		regions[i] = vmmem__region_new(&specs[e[i].spec], e[i].name, cell, error);
 		if (!regions[i]) {
@@ -480,14 +517,31 @@ vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
 			free_layout(e, n);
 			return false;
 		}
+		if (created)
+			created(e[i].spec, data);
 	}
 	free_layout(e, n);
 	*out = regions;
 	return true;
 }
 
+bool
+vmmem__regions_from_specs(const vmmem_region_spec_t *specs, size_t n,
+			  struct vmmem__logcell *cell, struct vmmem_region ***out, GError **error)
+{
+	return regions_from_specs(specs, n, cell, NULL, NULL, out, error);
+}
+
 vmmem_memory_t *
 vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
+{
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	return vmmem__memory_new_each(specs, n, NULL, NULL, error);
+}
+
+vmmem_memory_t *
+vmmem__memory_new_each(const vmmem_region_spec_t *specs, size_t n,
+		       vmmem__region_created_fn created, void *data, GError **error)
 {
 	struct vmmem_region **regions;
 	struct vmmem__logcell *cell;
@@ -495,14 +549,17 @@ vmmem_memory_new(const vmmem_region_spec_t *specs, size_t n, GError **error)
 	vmmem_memory_t *mem = NULL;
 	uint64_t end;
 
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (!vmmem__layout_check(specs, n, error))
 		return NULL;
 	end = tracked_end(specs, n);
 	if (end && !(log = vmmem__log_new_internal(end, error)))
 		return NULL;
-	cell = vmmem__logcell_new(log);
-	if (vmmem__regions_from_specs(specs, n, cell, &regions, error)) {
+	if (!(cell = vmmem__logcell_new(log, error))) {
+		if (log)
+			vmmem__log_unref(log);
+		return NULL;
+	}
+	if (regions_from_specs(specs, n, cell, created, data, &regions, error)) {
 		vmmem__place_adjacent(regions, n);
 		mem = vmmem__memory_build(regions, n, log, cell, error);
 		for (size_t i = 0; i < n; i++)

@@ -116,10 +116,14 @@ struct vmmem_region *
 vmmem__region_new(const vmmem_region_spec_t *spec, const char *name, struct vmmem__logcell *cell,
 		  GError **error)
 {
-	struct vmmem_region *r = g_new0(struct vmmem_region, 1);
+	struct vmmem_region *r = vmmem__malloc0(sizeof(*r));
 
+	if (!r || !(r->name = vmmem__strdup(name))) {
+		g_free(r);
+		vmmem__nomem(error, "a region");
+		return NULL;
+	}
 	r->refcount = 1;
-	r->name = g_strdup(name);
 	r->start = spec->start.raw;
 	r->size = spec->size;
 	r->last = spec->start.raw + (spec->size - 1);

@@ -221,8 +221,9 @@ vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **error)
 	if (!check_socket(sock, error))
 		return false;
 
+	if (!(rec_off = vmmem__malloc_n(mem->n + 1, sizeof(*rec_off))))
+		return vmmem__nomem(error, "the record offsets of a message");
 	buf = g_byte_array_new();
-	rec_off = g_new(size_t, mem->n + 1);
 	g_byte_array_set_size(buf, HEADER_SIZE);
 	memset(buf->data, 0, HEADER_SIZE);
 	memcpy(buf->data, MAGIC, 8);
@@ -489,7 +490,8 @@ receive_record(receiver_t *rx, uint32_t i, record_t *rec, GError **error)
 			     i, name_len, VMMEM_SHARE_MAX_NAME);
 		return false;
 	}
-	rec->name = g_malloc(name_len + 1u);
+	if (!(rec->name = vmmem__malloc(name_len + 1u)))
+		return vmmem__nomem(error, "a received region name");
 	rec->name[name_len] = '\0';
 	snprintf(what, sizeof(what), "the name of record %u", i);
 	if (!receive_exact(rx, rec->name, name_len, what, error))
@@ -587,25 +589,42 @@ check_fds(const record_t *recs, uint32_t n, const int *fds, GError **error)
 	return true;
 }
 
-/* Maps the received regions through the mmap provider and checks that
- * each fd is backed by the page size the sender reported. */
-static vmmem_memory_t *
-build_memory(const record_t *recs, uint32_t n, const int *fds, uint32_t spec_flags,
-	     GError **error)
+/* A region's mapping holds its own duplicate of the received fd (the mmap
+ * provider dups it: it keeps the fd for sending the memory on), so the
+ * received one goes as soon as the region exists. Holding every received
+ * fd until all regions were built cost two fds per region at the peak. */
+static void
+close_received_fd(size_t i, void *data)
 {
-	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n);
-	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 5 * (size_t)n);
-	GPtrArray *strings = g_ptr_array_new_with_free_func(g_free);
-	GError *local = NULL;
-	vmmem_memory_t *mem;
+	int *fds = data;
 
+	close(fds[i]);
+	fds[i] = -1;
+}
+
+/* Maps the received regions through the mmap provider and checks that
+ * each fd is backed by the page size the sender reported. Each fds[i] is
+ * closed (and set to -1) once its region is created. */
+static vmmem_memory_t *
+build_memory(const record_t *recs, uint32_t n, int *fds, uint32_t spec_flags, GError **error)
+{
+	vmmem_region_spec_t *specs = vmmem__calloc(n, sizeof(*specs));
+	struct vmmem_provider_option *opts = vmmem__calloc(5 * (size_t)n, sizeof(*opts));
+	/* Each region's fd and offset as option values, side by side. */
+	char (*strings)[2][24] = vmmem__malloc_n(n, sizeof(*strings));
+	GError *local = NULL;
+	vmmem_memory_t *mem = NULL;
+
+	if (!specs || !opts || !strings) {
+		vmmem__nomem(error, "the specs of the received regions");
+		goto out;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct vmmem_provider_option *o = &opts[5 * (size_t)i];
-		char *fd = g_strdup_printf("%d", fds[i]);
-		char *off = g_strdup_printf("%" PRIu64, recs[i].fd_offset);
+		char *fd = strings[i][0], *off = strings[i][1];
 
-		g_ptr_array_add(strings, fd);
-		g_ptr_array_add(strings, off);
+		snprintf(fd, sizeof(strings[i][0]), "%d", fds[i]);
+		snprintf(off, sizeof(strings[i][1]), "%" PRIu64, recs[i].fd_offset);
 		o[0] = (struct vmmem_provider_option){ "fd", fd };
 		o[1] = (struct vmmem_provider_option){ "offset", off };
 		o[2] = (struct vmmem_provider_option){ "shared", "yes" };
@@ -623,12 +642,12 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, uint32_t spec_fla
 		specs[i].n_options = 5;
 		specs[i].flags = spec_flags;
 	}
-	mem = vmmem_memory_new(specs, n, &local);
+	mem = vmmem__memory_new_each(specs, n, close_received_fd, fds, &local);
 	if (!mem && vmmem_error_get_errno(local) == EMFILE)
 		g_prefix_error(&local, "building the received guest memory: this process ran out "
-			       "of fds (RLIMIT_NOFILE is %llu; each region keeps one fd of its "
-			       "own, and the %u received ones are held until all regions "
-			       "are built): ",
+			       "of fds (RLIMIT_NOFILE is %llu; each of the %u regions keeps one "
+			       "fd of its own, which replaces its received one, so a receive "
+			       "needs about one free fd per region): ",
 			       fd_limit(), n);
 	else if (!mem)
 		g_prefix_error(&local, "building the received guest memory: ");
@@ -647,7 +666,8 @@ build_memory(const record_t *recs, uint32_t n, const int *fds, uint32_t spec_fla
 			mem = NULL;
 		}
 	}
-	g_ptr_array_unref(strings);
+out:
+	g_free(strings);
 	g_free(opts);
 	g_free(specs);
 	return mem;
@@ -691,7 +711,10 @@ vmmem_memory_receive_full(int sock, int timeout_ms, uint32_t flags, GError **err
 	    !check_header(header, &n, error))
 		goto out;
 	rx.max_fds = n;
-	recs = g_new0(record_t, n);
+	if (!(recs = vmmem__calloc(n, sizeof(*recs)))) {
+		vmmem__nomem(error, "the received records");
+		goto out;
+	}
 	for (; got < n; got++)
 		if (!receive_record(&rx, got, &recs[got], error)) {
 			got++; /* its name may need freeing */
@@ -705,13 +728,14 @@ vmmem_memory_receive_full(int sock, int timeout_ms, uint32_t flags, GError **err
 		goto out;
 	}
 	if (check_fds(recs, n, (const int *)(void *)rx.fds->data, error))
-		mem = build_memory(recs, n, (const int *)(void *)rx.fds->data,
+		mem = build_memory(recs, n, (int *)(void *)rx.fds->data,
 				   (flags & VMMEM_RECEIVE_READ_ONLY) ? VMMEM_SPEC_READ_ONLY : 0,
 				   error);
 
 out:
 	for (guint i = 0; i < rx.fds->len; i++)
-		close(g_array_index(rx.fds, int, i));
+		if (g_array_index(rx.fds, int, i) >= 0)
+			close(g_array_index(rx.fds, int, i));
 	g_array_unref(rx.fds);
 	for (uint32_t i = 0; i < got; i++)
 		g_free(recs[i].name);

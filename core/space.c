@@ -170,10 +170,16 @@ vmmem_space_new(const vmmem_region_spec_t *specs, size_t n, const vmmem_space_op
 	/* Readers may start as soon as the space exists: settle the
 	 * barrier scheme first. */
 	vmmem__membarrier_ready();
-	space = g_new0(vmmem_space_t, 1);
+	if (!(space = vmmem__malloc0(sizeof(*space)))) {
+		vmmem__nomem(error, "a space");
+		return NULL;
+	}
 	g_mutex_init(&space->lock);
 	space->span = opt.guest_span;
-	space->cell = vmmem__logcell_new(NULL);
+	if (!(space->cell = vmmem__logcell_new(NULL, error))) {
+		vmmem_space_free(space);
+		return NULL;
+	}
 	if (!(opt.flags & VMMEM_SPACE_NO_RESERVATION))
 		space->res = vmmem__reservation_new(opt.guest_span);
 
@@ -263,7 +269,10 @@ vmmem_space_add_region(vmmem_space_t *space, const vmmem_region_spec_t *spec, GE
 	g_return_val_if_fail(space && spec, false);
 	if (!writer_may_wait("add a region", error))
 		return false;
-	name = spec->name ? g_strdup(spec->name) : g_strdup_printf("region@0x%" PRIx64, spec->start.raw);
+	name = spec->name ? vmmem__strdup(spec->name)
+			  : vmmem__strdup_printf("region@0x%" PRIx64, spec->start.raw);
+	if (!name)
+		return vmmem__nomem(error, "a region name");
 	if (!vmmem__check_region_numbers(name, spec->start.raw, spec->size, error)) {
 		g_free(name);
 		return false;
@@ -276,11 +285,16 @@ vmmem_space_add_region(vmmem_space_t *space, const vmmem_region_spec_t *spec, GE
 	if ((spec->flags & VMMEM_SPEC_DIRTY_TRACKING) &&
 	    !ensure_internal_log(space, name, spec->start.raw, spec->size, error))
 		goto out;
-	r = vmmem__region_new(spec, name, space->cell, error);
-	if (!r)
+	if (!(next = vmmem__malloc_n(cur->n + 1, sizeof(*next)))) {
+		vmmem__nomem(error, "the region table of a space");
 		goto out;
+	}
+	r = vmmem__region_new(spec, name, space->cell, error);
+	if (!r) {
+		g_free(next);
+		goto out;
+	}
 	prepare_region(space, r);
-	next = g_new(struct vmmem_region *, cur->n + 1);
 	memcpy(next, cur->regions, slot * sizeof(*next));
 	next[slot] = r;
 	memcpy(next + slot + 1, cur->regions + slot, (cur->n - slot) * sizeof(*next));
@@ -299,9 +313,11 @@ static bool
 remove_index(vmmem_space_t *space, size_t i, GError **error)
 {
 	const vmmem_memory_t *cur = space->current;
-	struct vmmem_region **next = g_new(struct vmmem_region *, cur->n ? cur->n : 1);
+	struct vmmem_region **next = vmmem__malloc_n(cur->n, sizeof(*next));
 	bool ok;
 
+	if (!next)
+		return vmmem__nomem(error, "the region table of a space");
 	memcpy(next, cur->regions, i * sizeof(*next));
 	memcpy(next + i, cur->regions + i + 1, (cur->n - i - 1) * sizeof(*next));
 	/* publish() waits for the readers of the old snapshot and drops it:
@@ -377,7 +393,8 @@ vmmem_space_set_log(vmmem_space_t *space, void *log, size_t size, void (*destroy
 	if (!writer_may_wait("set the dirty log", error))
 		return false;
 	if (log) {
-		ext = g_new0(struct vmmem__log, 1);
+		if (!(ext = vmmem__malloc0(sizeof(*ext))))
+			return vmmem__nomem(error, "a dirty log");
 		ext->refcount = 1;
 		ext->bits = log;
 		ext->pages = (uint64_t)size * 8;
@@ -434,7 +451,8 @@ vmmem__space_replace(vmmem_space_t *space, uint64_t cur_gen, const size_t *remov
 
 	if (!writer_may_wait("change the regions", error))
 		return false;
-	created = g_new0(struct vmmem_region *, n_add ? n_add : 1);
+	if (!(created = vmmem__calloc(n_add, sizeof(*created))))
+		return vmmem__nomem(error, "the new regions");
 	g_mutex_lock(&space->lock);
 	cur = space->current;
 	if (space->generation != cur_gen) {
@@ -453,9 +471,10 @@ vmmem__space_replace(vmmem_space_t *space, uint64_t cur_gen, const size_t *remov
 		}
 	}
 	for (size_t i = 0; i < n_add; i++) {
-		char *name = specs[i].name ? g_strdup(specs[i].name)
-					   : g_strdup_printf("region@0x%" PRIx64, specs[i].start.raw);
-		bool good = vmmem__check_region_numbers(name, specs[i].start.raw, specs[i].size,
+		char *name = specs[i].name ? vmmem__strdup(specs[i].name)
+					   : vmmem__strdup_printf("region@0x%" PRIx64, specs[i].start.raw);
+		bool good = (name || vmmem__nomem(error, "a region name")) &&
+			    vmmem__check_region_numbers(name, specs[i].start.raw, specs[i].size,
 							error) &&
 			    (!(specs[i].flags & VMMEM_SPEC_DIRTY_TRACKING) ||
 			     ensure_internal_log(space, name, specs[i].start.raw, specs[i].size,
@@ -475,7 +494,10 @@ vmmem__space_replace(vmmem_space_t *space, uint64_t cur_gen, const size_t *remov
 	/* The kept regions are sorted already: sort the few new ones and
 	 * merge, O(n) for the 509-slot table. */
 	qsort(created, n_add, sizeof(*created), compare_region_start);
-	next = g_new(struct vmmem_region *, cur->n - n_remove + n_add + 1);
+	if (!(next = vmmem__malloc_n(cur->n - n_remove + n_add + 1, sizeof(*next)))) {
+		vmmem__nomem(error, "the region table of a space");
+		goto out;
+	}
 	for (size_t i = 0, a = 0; i < cur->n || a < n_add;) {
 		if (i < cur->n && k < n_remove && remove[k] == i) {
 			k++;

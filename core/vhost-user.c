@@ -102,7 +102,11 @@ vmmem_vhost_mem_new(const vmmem_space_options_t *options, GError **error)
 
 	if (!space)
 		return NULL;
-	vm = g_new0(vmmem_vhost_mem_t, 1);
+	if (!(vm = vmmem__malloc0(sizeof(*vm)))) {
+		vmmem_space_free(space);
+		vmmem__nomem(error, "a vhost-user memory");
+		return NULL;
+	}
 	vm->space = space;
 	g_mutex_init(&vm->lock);
 	return vm;
@@ -318,15 +322,19 @@ read_region(const uint8_t *p, vmmem_vhost_mem_region_t *r)
 
 /* ---- building the change ---- */
 
+/* Room for a region's fd, offset or name as text ("vhost-user@0x" and 16
+ * hex digits is the longest). */
+#define SPEC_STR 40
+
 /* The spec for one checked region, with its options kept in `opt` (4
- * entries) and `strs` (3 strings to free). */
+ * entries) and `strs` (its fd, offset and name). */
 static void
 region_spec(const struct checked *c, vmmem_region_spec_t *spec,
-	    struct vmmem_provider_option *opt, char **strs)
+	    struct vmmem_provider_option *opt, char (*strs)[SPEC_STR])
 {
-	strs[0] = g_strdup_printf("%d", c->fd);
-	strs[1] = g_strdup_printf("%" PRIu64, c->r.mmap_offset);
-	strs[2] = g_strdup_printf("vhost-user@0x%" PRIx64, c->r.guest_phys_addr);
+	snprintf(strs[0], SPEC_STR, "%d", c->fd);
+	snprintf(strs[1], SPEC_STR, "%" PRIu64, c->r.mmap_offset);
+	snprintf(strs[2], SPEC_STR, "vhost-user@0x%" PRIx64, c->r.guest_phys_addr);
 	opt[0].key = "fd";
 	opt[0].value = strs[0];
 	opt[1].key = "offset";
@@ -352,12 +360,16 @@ static bool
 apply(vmmem_vhost_mem_t *vm, uint64_t gen, const size_t *remove, size_t n_remove,
       const struct checked *add, size_t n_add, GError **error)
 {
-	vmmem_region_spec_t *specs = g_new0(vmmem_region_spec_t, n_add ? n_add : 1);
-	struct vmmem_provider_option *opts = g_new0(struct vmmem_provider_option, 4 * n_add + 1);
-	char **strs = g_new0(char *, 3 * n_add + 1);
-	uint64_t *uvas = g_new0(uint64_t, n_add ? n_add : 1);
-	bool ok;
+	vmmem_region_spec_t *specs = vmmem__calloc(n_add, sizeof(*specs));
+	struct vmmem_provider_option *opts = vmmem__calloc(4 * n_add + 1, sizeof(*opts));
+	char (*strs)[SPEC_STR] = vmmem__calloc(3 * n_add + 1, sizeof(*strs));
+	uint64_t *uvas = vmmem__calloc(n_add, sizeof(*uvas));
+	bool ok = false;
 
+	if (!specs || !opts || !strs || !uvas) {
+		vmmem__nomem(error, "the new regions");
+		goto out;
+	}
 	for (size_t i = 0; i < n_add; i++) {
 		region_spec(&add[i], &specs[i], &opts[4 * i], &strs[3 * i]);
 		if (vm->read_only)
@@ -365,8 +377,7 @@ apply(vmmem_vhost_mem_t *vm, uint64_t gen, const size_t *remove, size_t n_remove
 		uvas[i] = add[i].r.userspace_addr;
 	}
 	ok = vmmem__space_replace(vm->space, gen, remove, n_remove, specs, uvas, n_add, error);
-	for (size_t i = 0; i < 3 * n_add; i++)
-		g_free(strs[i]);
+out:
 	g_free(strs);
 	g_free(opts);
 	g_free(specs);
@@ -441,7 +452,12 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 	/* Everything checked: now the change. */
 	gen = vmmem_space_generation(vm->space);
 	cur = vmmem_space_ref_memory(vm->space);
-	remove = g_new(size_t, cur->n ? cur->n : 1);
+	if (!(remove = vmmem__malloc_n(cur->n, sizeof(*remove)))) {
+		vmmem_memory_unref(cur);
+		vmmem__nomem(error, "the regions to remove");
+		g_prefix_error(error, "%s: ", msg);
+		return false;
+	}
 	for (size_t k = 0; k < cur->n; k++) {
 		bool kept = false;
 
@@ -649,7 +665,12 @@ set_log_base_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const 
 				   msg, fds[0], mmap_size, mmap_offset, g_strerror(e));
 		return false;
 	}
-	l = g_new0(struct log_map, 1);
+	if (!(l = vmmem__malloc0(sizeof(*l)))) {
+		munmap(m, (size_t)(lead + mmap_size));
+		vmmem__nomem(error, "a dirty log");
+		g_prefix_error(error, "%s (fd %d): ", msg, fds[0]);
+		return false;
+	}
 	l->refcount = 1;
 	l->map = m;
 	l->map_len = (size_t)(lead + mmap_size);

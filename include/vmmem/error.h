@@ -56,7 +56,8 @@ extern "C" {
 	XX(NOT_FOUND, 21, "no region by that name or at that address (hotplug removal)")     \
 	XX(REGION_LOST, 22,                                                                     \
 	   "the region's file lost pages under this process (SIGBUS); they read as zero")      \
-	XX(READ_ONLY, 23, "a write to a read-only region, refused before any byte moved")
+	XX(NOMEM, 23, "the library could not allocate memory (the call changed nothing)")      \
+	XX(READ_ONLY, 24, "a write to a read-only region, refused before any byte moved")
 
 typedef enum vmmem_error_code {
 #define VMMEM_ERROR_ENUM_(name, value, message) VMMEM_ERROR_##name = (value),

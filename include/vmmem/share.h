@@ -97,9 +97,11 @@ VMMEM_API bool vmmem_memory_send(const vmmem_memory_t *mem, int sock, GError **e
  * checked), and an fd that is neither a regular file nor a character
  * device (a pipe, a socket, a directory, a block device).
  *
- * Each region keeps one fd of its own; while the memory is built the
- * received fds are held too, so a receive of N regions needs 2 N free fds
- * at its peak. Running out is VMMEM_ERROR_IO with errno EMFILE, naming
+ * Each region keeps one fd of its own (a duplicate, which
+ * vmmem_memory_send() passes on); each received fd is closed as soon as
+ * its region holds that duplicate, so a receive of N regions needs N + 1
+ * free fds at its peak (and the mmap provider loaded, which holds its
+ * file open). Running out is VMMEM_ERROR_IO with errno EMFILE, naming
  * RLIMIT_NOFILE (whether the kernel had to drop received fds or the
  * building ran short).
  *
