@@ -29,8 +29,11 @@
  * - validate(), if present, is called for `vmmem check` and before
  *   create(); it must map and open nothing (see docs/provider-abi.md).
  * - create() is called with a request whose size is non-zero; the options
- *   it receives are only keys listed in the descriptor's `options` (unknown
- *   keys are rejected by the core, naming the key, before create()).
+ *   it receives are only keys listed in the descriptor's `options` or
+ *   (ABI 1.2) `option_descs` (unknown keys are rejected by the core,
+ *   naming the key, before create()).
+ * - Before create(), the mapping is zeroed, its fd is -1 and its
+ *   struct_size is the room the core allocated.
  * - destroy() is called exactly once for each successful create(), after
  *   the last access to the region; the module is not unloaded while any
  *   region it created lives.
