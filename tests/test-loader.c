@@ -154,6 +154,22 @@ test_option_described_twice_refused(void)
 		      "option 'size-limit' is listed twice");
 }
 
+/* A flag bit of a later minor means nothing to this core: it is dropped,
+ * and the bits this core knows stay. */
+static void
+test_unknown_region_flag_dropped(void)
+{
+	char *path = g_build_filename(broken_dir(), "unknown-flag.so", NULL);
+	vmmem_region_spec_t s = { .name = "ram", .start = { 0 }, .size = TU_2M, .provider = path };
+	GError *err = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&s, 1, &err);
+
+	g_assert_no_error(err);
+	g_assert_cmphex(vmmem_region_flags(vmmem_memory_region(mem, 0)), ==, VMMEM_REGION_SHARED);
+	vmmem_memory_unref(mem);
+	g_free(path);
+}
+
 static const vmmem_provider_info_t *
 find_listed(GPtrArray *list, const char *name)
 {
@@ -530,6 +546,7 @@ main(int argc, char **argv)
 	g_test_add_func("/loader/abi/minor-newer-loads", test_abi_minor_newer_loads);
 	g_test_add_func("/loader/descriptor/option-descs-must-match-options",
 			test_option_descs_disagreeing_with_options_refused);
+	g_test_add_func("/loader/mapping/unknown-flag-bit-dropped", test_unknown_region_flag_dropped);
 	g_test_add_func("/loader/list/gives-each-option-described-by-its-provider",
 			test_list_gives_described_options);
 	g_test_add_func("/loader/descriptor/option-described-twice",
