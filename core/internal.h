@@ -55,8 +55,24 @@ typedef struct vmmem__module {
 	void *handle;
 	int fd;          /* the checked file, loaded as /proc/self/fd/<fd> */
 	const struct vmmem_provider *desc;
+	/* The accepted option keys: desc->options, or (ABI 1.2) the keys of
+	 * desc->option_descs; NULL-terminated, owned. */
+	char **keys;
+	/* desc->option_descs if the descriptor has them (ABI 1.2), else NULL;
+	 * its elements are desc_stride bytes apart. */
+	const struct vmmem_provider_option_desc *option_descs;
+	size_t desc_stride;
 	gint refcount;
 } vmmem__module_t;
+
+/* Member `m` of the option description `i` of `module`, if the
+ * provider's element size covers it; else `fallback`. */
+#define VMMEM__OPTION_DESC(module, i)                                             \
+	((const struct vmmem_provider_option_desc *)(const void *)((const char *)(module)->option_descs + \
+								   (i) * (module)->desc_stride))
+#define VMMEM__OPTION_DESC_HAS(module, member)                                    \
+	((module)->desc_stride >= offsetof(struct vmmem_provider_option_desc, member) + \
+					  sizeof(((struct vmmem_provider_option_desc *)0)->member))
 
 /* Finds (by name in the search path, or by path if it contains '/') and
  * loads a provider, or returns the cached module with one more reference. */

@@ -102,6 +102,100 @@ resolve(const char *spec, GError **error)
 #define HAS_MEMBER(ptr, type, member) \
 	((ptr)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
 
+/* The smallest option description the core reads: up to description
+ * (choices came with it in 1.2, but is optional past a shorter stride). */
+#define OPTION_DESC_MIN_SIZE \
+	(offsetof(struct vmmem_provider_option_desc, description) + sizeof(const char *))
+
+static bool
+option_key_valid(const char *key)
+{
+	if (!key || !*key)
+		return false;
+	for (const char *c = key; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_' && *c != '.')
+			return false;
+	return true;
+}
+
+/* The accepted keys and option descriptions of descriptor `d` (ABI 1.2):
+ * the descriptions' keys when there are descriptions, and then
+ * `d->options`, if set too, must list the same keys; else `d->options`. */
+static bool
+read_options(const char *path, const struct vmmem_provider *d, vmmem__module_t *m,
+	     GError **error)
+{
+	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+
+	m->option_descs = NULL;
+	m->desc_stride = 0;
+	if (HAS_MEMBER(d, struct vmmem_provider, option_desc_size) && d->option_descs) {
+		m->option_descs = d->option_descs;
+		m->desc_stride = d->option_desc_size;
+		if (m->desc_stride < OPTION_DESC_MIN_SIZE) {
+			vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+				     "provider %s: option_desc_size %zu is too small (at least "
+				     "%zu)",
+				     path, m->desc_stride, (size_t)OPTION_DESC_MIN_SIZE);
+			goto fail;
+		}
+		for (size_t i = 0; VMMEM__OPTION_DESC(m, i)->key; i++)
+			g_ptr_array_add(keys, g_strdup(VMMEM__OPTION_DESC(m, i)->key));
+		if (d->options) {
+			size_t n = 0;
+
+			for (; d->options[n]; n++) {
+				bool found = false;
+
+				for (guint k = 0; k < keys->len && !found; k++)
+					found = strcmp(keys->pdata[k], d->options[n]) == 0;
+				if (!found) {
+					vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+						     "provider %s: option '%s' is in options but "
+						     "not in option_descs",
+						     path, d->options[n]);
+					goto fail;
+				}
+			}
+			if (n != keys->len) {
+				vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+					     "provider %s: options lists %zu keys, option_descs "
+					     "%u",
+					     path, n, keys->len);
+				goto fail;
+			}
+		}
+	} else {
+		for (size_t n = 0; d->options && d->options[n]; n++)
+			g_ptr_array_add(keys, g_strdup(d->options[n]));
+	}
+	for (guint i = 0; i < keys->len; i++) {
+		const char *key = keys->pdata[i];
+
+		if (!option_key_valid(key)) {
+			vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+				     "provider %s: option %u: '%s' is not an option key (letters, "
+				     "digits, '-', '_' and '.')",
+				     path, i, key);
+			goto fail;
+		}
+		for (guint j = 0; j < i; j++) {
+			if (strcmp(keys->pdata[j], key) == 0) {
+				vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+					     "provider %s: option '%s' is listed twice", path, key);
+				goto fail;
+			}
+		}
+	}
+	g_ptr_array_add(keys, NULL);
+	m->keys = (char **)g_ptr_array_free(keys, FALSE);
+	return true;
+
+fail:
+	g_ptr_array_unref(keys);
+	return false;
+}
+
 static bool
 check_descriptor(const char *path, const struct vmmem_provider *d, GError **error)
 {
@@ -113,10 +207,12 @@ check_descriptor(const char *path, const struct vmmem_provider *d, GError **erro
 			     d->struct_size, offsetof(struct vmmem_provider, ops) + sizeof(void *));
 		return false;
 	}
-	if (d->abi_major != VMMEM_PROVIDER_ABI_MAJOR || d->abi_minor > VMMEM_PROVIDER_ABI_MINOR) {
+	/* A newer minor loads: it only appends what this core may ignore
+	 * (docs/provider-abi.md, "How the ABI grows"). */
+	if (d->abi_major != VMMEM_PROVIDER_ABI_MAJOR) {
 		vmmem__error(error, VMMEM_ERROR_PROVIDER_ABI,
 			     "provider %s was built for provider ABI %u.%u; this vmmem %s loads "
-			     "ABI %d.0 to %d.%d",
+			     "ABI %d.x (it has %d.%d)",
 			     path, d->abi_major, d->abi_minor, PACKAGE_VERSION,
 			     VMMEM_PROVIDER_ABI_MAJOR, VMMEM_PROVIDER_ABI_MAJOR,
 			     VMMEM_PROVIDER_ABI_MINOR);
@@ -306,11 +402,18 @@ open_module(const char *path, GError **error)
 		unload(handle, fd);
 		return NULL;
 	}
-	if (!check_descriptor(path, desc, error)) {
+	if (!(m = vmmem__malloc0(sizeof(*m)))) {
+		unload(handle, fd);
+		vmmem__nomem(error, "a provider module");
+		return NULL;
+	}
+	if (!check_descriptor(path, desc, error) || !read_options(path, desc, m, error)) {
+		g_free(m);
 		unload(handle, fd);
 		return NULL;
 	}
-	if (!(m = vmmem__malloc0(sizeof(*m))) || !(m->path = vmmem__strdup(path))) {
+	if (!(m->path = vmmem__strdup(path))) {
+		g_strfreev(m->keys);
 		g_free(m);
 		unload(handle, fd);
 		vmmem__nomem(error, "a provider module");
@@ -365,6 +468,7 @@ vmmem__module_unref(vmmem__module_t *m)
 	 * valgrind stack traces through them stay readable. */
 	if (!getenv("VMMEM_NO_DLCLOSE"))
 		unload(m->handle, m->fd);
+	g_strfreev(m->keys);
 	g_free(m->path);
 	g_free(m);
 }
@@ -374,7 +478,7 @@ vmmem__module_check_options(const vmmem__module_t *m, const char *region_name,
 			    const struct vmmem_provider_option *options, size_t n_options,
 			    GError **error)
 {
-	const char *const *known = m->desc->options;
+	const char *const *known = (const char *const *)m->keys;
 
 	for (size_t i = 0; i < n_options; i++) {
 		const char *key = options[i].key;
@@ -518,6 +622,17 @@ info_free(gpointer p)
 	g_free(info->version);
 	g_free(info->description);
 	g_strfreev(info->options);
+	for (size_t i = 0; info->option_info && info->option_info[i]; i++) {
+		vmmem_provider_option_info_t *o = info->option_info[i];
+
+		g_free(o->key);
+		g_free(o->type_name);
+		g_free(o->default_value);
+		g_free(o->description);
+		g_strfreev(o->choices);
+		g_free(o);
+	}
+	g_free(info->option_info);
 	g_free(info->shadowed_by);
 	g_clear_error(&info->error);
 	g_free(info);
@@ -529,6 +644,44 @@ compare_strings(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static const char *const option_type_names[] = {
+	[VMMEM_PROVIDER_OPTION_UNDESCRIBED] = "value", [VMMEM_PROVIDER_OPTION_STRING] = "string",
+	[VMMEM_PROVIDER_OPTION_SIZE] = "size",         [VMMEM_PROVIDER_OPTION_BOOL] = "bool",
+	[VMMEM_PROVIDER_OPTION_PATH] = "path",         [VMMEM_PROVIDER_OPTION_INTEGER] = "integer",
+	[VMMEM_PROVIDER_OPTION_ENUM] = "enum",
+};
+
+/* A copy of what the module says of each of its keys. Only members the
+ * provider's option_desc_size covers are read; a type this core does not
+ * know (a newer minor's) is shown as undescribed, which is safe because
+ * types are only ever shown, never used to parse. */
+static vmmem_provider_option_info_t **
+describe_options(const vmmem__module_t *m)
+{
+	size_t n = g_strv_length(m->keys);
+	vmmem_provider_option_info_t **list = g_new0(vmmem_provider_option_info_t *, n + 1);
+
+	for (size_t i = 0; i < n; i++) {
+		vmmem_provider_option_info_t *o = g_new0(vmmem_provider_option_info_t, 1);
+
+		list[i] = o;
+		o->key = g_strdup(m->keys[i]);
+		if (m->option_descs) {
+			const struct vmmem_provider_option_desc *d = VMMEM__OPTION_DESC(m, i);
+
+			if (d->type < G_N_ELEMENTS(option_type_names))
+				o->type = d->type;
+			o->default_value = g_strdup(d->default_value);
+			o->description = g_strdup(d->description);
+			if (o->type == VMMEM_PROVIDER_OPTION_ENUM &&
+			    VMMEM__OPTION_DESC_HAS(m, choices) && d->choices)
+				o->choices = g_strsplit(d->choices, "|", -1);
+		}
+		o->type_name = g_strdup(option_type_names[o->type]);
+	}
+	return list;
+}
+
 /* Loads one file the way a region would (same checks, same cache), copies
  * what the descriptor says and lets the module go again. */
 static vmmem_provider_info_t *
@@ -538,16 +691,18 @@ describe(const char *path)
 	vmmem__module_t *m = vmmem__module_get(path, &info->error);
 
 	info->path = g_strdup(path);
-	if (!m)
+	if (!m) {
+		info->options = g_new0(char *, 1);
+		info->option_info = g_new0(vmmem_provider_option_info_t *, 1);
 		return info;
+	}
 	info->name = g_strdup(m->desc->name);
 	info->version = g_strdup(m->desc->version ? m->desc->version : "");
 	info->description = g_strdup(m->desc->description);
 	info->abi_major = m->desc->abi_major;
 	info->abi_minor = m->desc->abi_minor;
-	info->options = g_strdupv((char **)m->desc->options);
-	if (!info->options)
-		info->options = g_new0(char *, 1);
+	info->options = g_strdupv(m->keys);
+	info->option_info = describe_options(m);
 	vmmem__module_unref(m);
 	return info;
 }

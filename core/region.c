@@ -16,6 +16,34 @@ is_power_of_two(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/* The mapping's struct_size after create(), by the rule of
+ * <vmmem/provider.h>: a provider of ABI 1.0/1.1 knows nothing of it (it
+ * filled the 1.1 members and left the rest as the core zeroed them); a
+ * newer one declares what it knows, at least the 1.2 struct and at most
+ * the room it was given. Members past the declared size are cleared, so
+ * that the core reads nothing the provider did not mean. */
+static bool
+mapping_declared(struct vmmem_region *r, GError **error)
+{
+	const struct vmmem_provider *d = r->module->desc;
+	size_t room = sizeof(r->mapping), declared = r->mapping.struct_size;
+	size_t least = offsetof(struct vmmem_provider_mapping, struct_size) + sizeof(size_t);
+
+	if (d->abi_minor < 2) {
+		r->mapping.struct_size = VMMEM_PROVIDER_MAPPING_SIZE_1_1;
+		return true;
+	}
+	if (declared < least || declared > room) {
+		vmmem__error(error, VMMEM_ERROR_PROVIDER_INVALID,
+			     "region '%s': provider '%s' (%s) declares a mapping struct_size of "
+			     "%zu; this vmmem takes %zu to %zu",
+			     r->name, d->name, r->module->path, declared, least, room);
+		return false;
+	}
+	memset((char *)&r->mapping + declared, 0, room - declared);
+	return true;
+}
+
 /* Asks the provider for the mapping and checks what it returned against
  * the contract in <vmmem/provider.h>. */
 static bool
@@ -45,6 +73,9 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 	req.n_options = spec->n_options;
 	memset(&r->mapping, 0, sizeof(r->mapping));
 	r->mapping.fd = -1;
+	/* The room: a provider built against a newer header writes nothing
+	 * past it (VMMEM_PROVIDER_MAPPING_HAS). */
+	r->mapping.struct_size = sizeof(r->mapping);
 	ops = r->module->desc->ops;
 	/* A bad option value is the caller's configuration, not a failed
 	 * mapping: <vmmem/error.h> gives it VMMEM_ERROR_PROVIDER_OPTION. A
@@ -64,6 +95,10 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 				   "failed: %s",
 				   r->name, r->start, r->size, r->module->desc->name, r->module->path,
 				   vmmem__provider_message(msg, sizeof(msg), rc));
+		goto fail;
+	}
+	if (!mapping_declared(r, error)) {
+		ops->destroy(&r->mapping);
 		goto fail;
 	}
 	if (!r->mapping.host || r->mapping.size != r->size ||
@@ -103,7 +138,10 @@ region_create(struct vmmem_region *r, const vmmem_region_spec_t *spec, GError **
 	/* A note to the core only: it never shows in vmmem_region_flags() or
 	 * on the wire of vmmem_memory_send(). */
 	r->movable = (r->mapping.flags & VMMEM_REGION_MOVABLE) != 0;
-	r->mapping.flags &= ~VMMEM_REGION_MOVABLE;
+	/* Bits of a newer minor mean nothing here, and each is one an older
+	 * core may ignore (docs/provider-abi.md): vmmem_region_flags() shows
+	 * only what this core knows. */
+	r->mapping.flags &= VMMEM_REGION_SHARED | VMMEM_REGION_HUGETLB | VMMEM_REGION_FD;
 	return true;
 
 fail:

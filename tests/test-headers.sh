@@ -5,8 +5,9 @@
 # as C11 and C17 and as C++11, C++17 and C++20, with gcc/clang and
 # g++/clang++ at -Wall -Wextra -Werror; a consumer uses the typed atomics
 # with C's memory_order and with C++'s std::memory_order; and a provider
-# needs no GLib: <vmmem/provider.h> and the built-in providers compile with
-# only -I include. A compiler that is not installed is a SKIP, saying so.
+# needs no GLib: <vmmem/provider.h>, a provider written with
+# VMMEM_PROVIDER_DEFINE() (in C and C++) and the built-in providers compile
+# with only -I include. A compiler that is not installed is a SKIP, saying so.
 # TAP output.
 set -u
 
@@ -119,6 +120,56 @@ if "$CC" -E -I"$src/include" "$tmp/provider.c" >"$tmp/out" 2>&1 && ! grep -q 'gl
 else
 	not_ok "<vmmem/provider.h> pulls in no GLib header"
 fi
+# VMMEM_PROVIDER_DEFINE() as a provider in C or C++ writes it: callbacks,
+# an option table (or none) and the macro; nothing else, and no GLib.
+cat >"$tmp/define.c" <<'EOF2'
+#include <vmmem/provider.h>
+static int
+define_create(const struct vmmem_provider_request *req, struct vmmem_provider_mapping *out,
+	      char *err, size_t len)
+{
+	(void)req;
+	(void)out;
+	return vmmem_provider_fail(err, len, ENOSYS, "maps nothing");
+}
+static void
+define_destroy(struct vmmem_provider_mapping *m)
+{
+	(void)m;
+}
+#ifdef WITH_OPTIONS
+static int
+define_validate(const struct vmmem_provider_request *req, char *err, size_t len)
+{
+	bool b;
+	const char *v = vmmem_provider_option(req, "flag");
+
+	return !v || vmmem_provider_parse_bool(v, &b) ? 0 : vmmem_provider_fail(err, len, EINVAL, "no");
+}
+static const struct vmmem_provider_option_desc define_options[] = {
+	{ "flag", VMMEM_PROVIDER_OPTION_BOOL, "no", "an option", NULL },
+	{ "mode", VMMEM_PROVIDER_OPTION_ENUM, "a", "a choice", "a|b" },
+	VMMEM_PROVIDER_OPTIONS_END,
+};
+VMMEM_PROVIDER_DEFINE("define", "1.0", "a test", define_options, define_create, define_destroy,
+		      define_validate)
+#else
+VMMEM_PROVIDER_DEFINE("define", "1.0", NULL, NULL, define_create, define_destroy, NULL)
+#endif
+EOF2
+for opt in WITH_OPTIONS NO_OPTIONS; do
+	for comp in $c_compilers; do
+		compile "VMMEM_PROVIDER_DEFINE ($opt), $comp -std=c11, only -I include" c "$comp" c11 \
+			"$tmp/define.c" -I"$src/include" -D$opt
+	done
+	for comp in $cxx_compilers; do
+		for std in c++11 c++17 c++20; do
+			compile "VMMEM_PROVIDER_DEFINE ($opt), $comp -std=$std, only -I include" c++ \
+				"$comp" "$std" "$tmp/define.c" -I"$src/include" -D$opt
+		done
+	done
+done
+
 for f in providers/mmap/mmap.c providers/memfd/memfd.c providers/hugetlbfs/hugetlbfs.c \
 	providers/common/hugepages.c examples/provider-skeleton/skeleton.c; do
 	compile "$f with only -I include" c "$CC" gnu11 "$src/$f" -I"$src/include" -Wno-unused-parameter

@@ -11,6 +11,8 @@
 
 #include <glib/gstdio.h>
 
+#include <vmmem/provider.h>
+
 #include "testutil.h"
 
 #define G(x) vmmem_guest_addr(x)
@@ -130,13 +132,106 @@ test_abi_major_differs(void)
 	g_free(v);
 }
 
+/* A newer minor only appends what an older core may ignore: the provider
+ * loads, and its create() runs (this one refuses every region). */
 static void
-test_abi_minor_newer(void)
+test_abi_minor_newer_loads(void)
 {
-	char *v = g_strdup_printf("%d.%d", VMMEM_PROVIDER_ABI_MAJOR, VMMEM_PROVIDER_ABI_MINOR + 1);
+	expect_broken("abi-minor.so", VMMEM_ERROR_PROVIDER_CREATE, "refuses every region");
+}
 
-	expect_broken("abi-minor.so", VMMEM_ERROR_PROVIDER_ABI, v);
-	g_free(v);
+static void
+test_option_descs_disagreeing_with_options_refused(void)
+{
+	expect_broken("options-mismatch.so", VMMEM_ERROR_PROVIDER_INVALID,
+		      "option 'colour' is in options but not in option_descs");
+}
+
+static void
+test_option_described_twice_refused(void)
+{
+	expect_broken("option-twice.so", VMMEM_ERROR_PROVIDER_INVALID,
+		      "option 'size-limit' is listed twice");
+}
+
+/* A flag bit of a later minor means nothing to this core: it is dropped,
+ * and the bits this core knows stay. */
+static void
+test_unknown_region_flag_dropped(void)
+{
+	char *path = g_build_filename(broken_dir(), "unknown-flag.so", NULL);
+	vmmem_region_spec_t s = { .name = "ram", .start = { 0 }, .size = TU_2M, .provider = path };
+	GError *err = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&s, 1, &err);
+
+	g_assert_no_error(err);
+	g_assert_cmphex(vmmem_region_flags(vmmem_memory_region(mem, 0)), ==, VMMEM_REGION_SHARED);
+	vmmem_memory_unref(mem);
+	g_free(path);
+}
+
+static const vmmem_provider_info_t *
+find_listed(GPtrArray *list, const char *name)
+{
+	for (guint i = 0; i < list->len; i++) {
+		const vmmem_provider_info_t *p = list->pdata[i];
+
+		if (!p->error && !p->shadowed_by && strcmp(p->name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static const vmmem_provider_option_info_t *
+find_option(const vmmem_provider_info_t *p, const char *key)
+{
+	for (size_t k = 0; p->option_info[k]; k++)
+		if (strcmp(p->option_info[k]->key, key) == 0)
+			return p->option_info[k];
+	return NULL;
+}
+
+/* vmmem_provider_list() gives, for each key a provider accepts and in the
+ * same order, what the provider says of it: type, default, description. */
+static void
+test_list_gives_described_options(void)
+{
+	GPtrArray *list = vmmem_provider_list();
+	const char *names[] = { "mmap", "memfd", "hugetlbfs" };
+	const vmmem_provider_option_info_t *o;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		const vmmem_provider_info_t *p = find_listed(list, names[i]);
+		size_t k = 0;
+
+		g_assert_nonnull(p);
+		for (; p->options[k]; k++) {
+			g_assert_nonnull(p->option_info[k]);
+			g_assert_cmpstr(p->option_info[k]->key, ==, p->options[k]);
+			g_assert_cmpuint(p->option_info[k]->type, !=, VMMEM_PROVIDER_OPTION_UNDESCRIBED);
+			g_assert_nonnull(p->option_info[k]->description);
+			g_assert_cmpuint(strlen(p->option_info[k]->description), >, 10);
+		}
+		g_assert_cmpuint(k, >, 0);
+		g_assert_null(p->option_info[k]);
+	}
+	o = find_option(find_listed(list, "mmap"), "offset");
+	g_assert_nonnull(o);
+	g_assert_cmpuint(o->type, ==, VMMEM_PROVIDER_OPTION_SIZE);
+	g_assert_cmpstr(o->type_name, ==, "size");
+	g_assert_cmpstr(o->default_value, ==, "0");
+	g_assert_null(o->choices);
+	o = find_option(find_listed(list, "mmap"), "path");
+	g_assert_cmpstr(o->type_name, ==, "path");
+	g_assert_null(o->default_value);
+	o = find_option(find_listed(list, "hugetlbfs"), "prefault");
+	g_assert_cmpuint(o->type, ==, VMMEM_PROVIDER_OPTION_ENUM);
+	g_assert_nonnull(o->choices);
+	g_assert_cmpstr(o->choices[0], ==, "yes");
+	g_assert_cmpstr(o->choices[1], ==, "no");
+	g_assert_cmpstr(o->choices[2], ==, "touch");
+	g_assert_null(o->choices[3]);
+	g_ptr_array_unref(list);
 }
 
 static void
@@ -448,7 +543,14 @@ main(int argc, char **argv)
 	g_test_add_func("/loader/load/undefined-symbol", test_undefined_symbol_is_load_error);
 	g_test_add_func("/loader/no-entry-symbol", test_no_entry_symbol);
 	g_test_add_func("/loader/abi/major-differs", test_abi_major_differs);
-	g_test_add_func("/loader/abi/minor-newer", test_abi_minor_newer);
+	g_test_add_func("/loader/abi/minor-newer-loads", test_abi_minor_newer_loads);
+	g_test_add_func("/loader/descriptor/option-descs-must-match-options",
+			test_option_descs_disagreeing_with_options_refused);
+	g_test_add_func("/loader/mapping/unknown-flag-bit-dropped", test_unknown_region_flag_dropped);
+	g_test_add_func("/loader/list/gives-each-option-described-by-its-provider",
+			test_list_gives_described_options);
+	g_test_add_func("/loader/descriptor/option-described-twice",
+			test_option_described_twice_refused);
 	g_test_add_func("/loader/invalid-descriptor/no-name-no-create", test_invalid_descriptor);
 	g_test_add_func("/loader/create-fails/carries-provider-message",
 			test_create_failure_carries_provider_message);

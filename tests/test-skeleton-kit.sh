@@ -99,7 +99,7 @@ VMMEM_PROVIDER_PATH="$providerdir"
 export LD_LIBRARY_PATH VMMEM_PROVIDER_PATH
 out=$("$tool" providers 2>&1)
 if [ -f "$providerdir/skeleton.so" ] &&
-	echo "$out" | grep -q "^skeleton  *1.0  *ABI 1.1  *$providerdir/skeleton.so"; then
+	echo "$out" | grep -q "^skeleton  *1.0  *ABI 1.2  *$providerdir/skeleton.so"; then
 	ok "installed, the skeleton is listed by the installed vmmem providers"
 else
 	not_ok "installed, the skeleton is listed by the installed vmmem providers" \

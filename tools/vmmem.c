@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /* vmmem — look at providers and configuration files from the shell.
  *
- *   vmmem providers        what the search path holds, and why files fail
+ *   vmmem providers [--verbose] [NAME]
+ *                          what the search path holds, and why files fail;
+ *                          NAME or --verbose: every option described
  *   vmmem check [FILE]     validate a config without mapping anything
  *   vmmem layout [--hotplug] [FILE]
  *                          map it and print one row per region; --hotplug
@@ -28,8 +30,10 @@ usage(FILE *out)
 		"Usage: vmmem COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
-		"  providers      list every provider in the search path (name, version,\n"
-		"                 provider ABI, path) and every file that fails to load, with why\n"
+		"  providers [--verbose] [NAME]\n"
+		"                 list every provider in the search path (name, version,\n"
+		"                 provider ABI, path) and every file that fails to load, with why;\n"
+		"                 NAME or --verbose: each option's type, default and meaning\n"
 		"  check [FILE]   validate a configuration file without mapping any memory;\n"
 		"                 prints \"FILE: ok, N regions\"\n"
 		"  layout [--hotplug] [FILE]\n"
@@ -84,13 +88,109 @@ format_size(uint64_t v)
 	return g_strdup_printf("0x%" PRIx64, v);
 }
 
-static int
-cmd_providers(void)
+/* One option as `vmmem providers NAME` shows it:
+ *     prefault = yes|no|touch   (default: no)
+ *         populate every page at creation ... */
+static void
+print_option(const vmmem_provider_option_info_t *o)
 {
-	GPtrArray *list = vmmem_provider_list();
-	char **dirs = vmmem_provider_search_path();
-	unsigned failed = 0;
+	char *type = o->choices ? g_strjoinv("|", o->choices) : g_ascii_strup(o->type_name, -1);
+	char *lhs = g_strdup_printf("%s = %s", o->key, type);
 
+	printf("    %-26s default: %s\n", lhs, o->default_value ? o->default_value : "none");
+	printf("        %s\n", o->description ? o->description : "(not described by the provider)");
+	g_free(lhs);
+	g_free(type);
+}
+
+static void
+print_provider(const vmmem_provider_info_t *p, bool verbose)
+{
+	printf("%-12s %-8s ABI %u.%-3u %s\n", p->name, p->version, p->abi_major, p->abi_minor,
+	       p->path);
+	if (p->shadowed_by)
+		printf("             shadowed: loading by name gets %s\n", p->shadowed_by);
+	if (p->description)
+		printf("             %s\n", p->description);
+	if (!p->options[0])
+		return;
+	if (!verbose) {
+		char *opts = g_strjoinv(", ", p->options);
+		printf("             options: %s\n", opts);
+		g_free(opts);
+		return;
+	}
+	printf("  options:\n");
+	for (size_t k = 0; p->option_info[k]; k++)
+		print_option(p->option_info[k]);
+}
+
+/* vmmem providers [--verbose] [NAME]: every provider, or the one that
+ * loading NAME gets, with each option described (always for NAME). */
+static int
+cmd_providers(int argc, char **argv)
+{
+	GPtrArray *list;
+	char **dirs;
+	const char *name = NULL;
+	bool verbose = false;
+	unsigned failed = 0;
+	int rc = EXIT_OK;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
+			verbose = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("unknown option '%s'", argv[i]);
+		else if (name)
+			return usage_error("'providers' takes one NAME, got a second: '%s'", argv[i]);
+		else
+			name = argv[i];
+	}
+	list = vmmem_provider_list();
+	if (name) {
+		const vmmem_provider_info_t *found = NULL, *broken = NULL;
+		char *file = g_strdup_printf("%s.so", name);
+
+		/* What loading by name would get: the first file NAME.so, else
+		 * the first provider that calls itself NAME. */
+		for (guint i = 0; i < list->len && !found; i++) {
+			const vmmem_provider_info_t *p = list->pdata[i];
+			char *base = g_path_get_basename(p->path);
+
+			if (!p->shadowed_by && strcmp(base, file) == 0) {
+				if (p->error)
+					broken = p;
+				else
+					found = p;
+			}
+			g_free(base);
+		}
+		for (guint i = 0; i < list->len && !found && !broken; i++) {
+			const vmmem_provider_info_t *p = list->pdata[i];
+
+			if (!p->error && strcmp(p->name, name) == 0)
+				found = p;
+		}
+		g_free(file);
+		if (found) {
+			print_provider(found, true);
+		} else if (broken) {
+			fprintf(stderr, "vmmem: %s: %s\n", broken->path, broken->error->message);
+			rc = EXIT_BAD;
+		} else {
+			dirs = vmmem_provider_search_path();
+			char *path = g_strjoinv(":", dirs);
+			fprintf(stderr, "vmmem: no provider '%s' in the search path %s\n", name, path);
+			g_free(path);
+			g_strfreev(dirs);
+			rc = EXIT_BAD;
+		}
+		g_ptr_array_unref(list);
+		return rc;
+	}
+
+	dirs = vmmem_provider_search_path();
 	printf("search path:");
 	for (char **d = dirs; *d; d++)
 		printf(" %s", *d);
@@ -103,17 +203,7 @@ cmd_providers(void)
 			failed++;
 			continue;
 		}
-		printf("%-12s %-8s ABI %u.%-3u %s\n", p->name, p->version, p->abi_major,
-		       p->abi_minor, p->path);
-		if (p->shadowed_by)
-			printf("             shadowed: loading by name gets %s\n", p->shadowed_by);
-		if (p->description)
-			printf("             %s\n", p->description);
-		if (p->options[0]) {
-			char *opts = g_strjoinv(", ", p->options);
-			printf("             options: %s\n", opts);
-			g_free(opts);
-		}
+		print_provider(p, verbose);
 	}
 	if (failed) {
 		printf("files that failed to load:\n");
@@ -127,7 +217,7 @@ cmd_providers(void)
 	if (list->len == 0)
 		printf("no providers found\n");
 	g_ptr_array_unref(list);
-	return EXIT_OK;
+	return rc;
 }
 
 static int
@@ -255,14 +345,11 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	if (strcmp(cmd, "providers") == 0)
+		return cmd_providers(argc - 2, argv + 2);
 	for (int i = 2; i < argc; i++)
 		if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("unknown option '%s'", argv[i]);
-	if (strcmp(cmd, "providers") == 0) {
-		if (argc > 2)
-			return usage_error("'providers' takes no arguments, got '%s'", argv[2]);
-		return cmd_providers();
-	}
 	if (strcmp(cmd, "check") == 0 || strcmp(cmd, "layout") == 0) {
 		if (argc > 3)
 			return usage_error("too many arguments, starting at '%s'", argv[3]);

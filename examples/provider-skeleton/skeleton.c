@@ -16,7 +16,13 @@
 
 #include <vmmem/provider.h>
 
-static const char *const options[] = { "fill", NULL };
+/* Every option, described: `vmmem providers skeleton` prints this table.
+ * The core refuses keys that are not in it before any callback runs. */
+static const struct vmmem_provider_option_desc options[] = {
+	{ "fill", VMMEM_PROVIDER_OPTION_INTEGER, "0",
+	  "pre-fill every byte with this value (0 to 255, decimal or 0x-hex)", NULL },
+	VMMEM_PROVIDER_OPTIONS_END,
+};
 
 /* Shared by validate() and create(): `vmmem check` must reject exactly
  * what mapping would. */
@@ -83,26 +89,7 @@ skeleton_destroy(struct vmmem_provider_mapping *m)
 	munmap(m->host, m->size);
 }
 
-static const struct vmmem_provider_ops ops = {
-	.struct_size = sizeof(struct vmmem_provider_ops),
-	.create = skeleton_create,
-	.destroy = skeleton_destroy,
-	.validate = skeleton_validate,
-};
-
-static const struct vmmem_provider provider = {
-	.struct_size = sizeof(struct vmmem_provider),
-	.abi_major = VMMEM_PROVIDER_ABI_MAJOR,
-	.abi_minor = VMMEM_PROVIDER_ABI_MINOR,
-	.name = "skeleton",
-	.version = "1.0",
-	.description = "example: anonymous memory pre-filled with one byte",
-	.options = options,
-	.ops = &ops,
-};
-
-VMMEM_PROVIDER_EXPORT const struct vmmem_provider *
-vmmem_provider_entry(void)
-{
-	return &provider;
-}
+/* The ops table, the descriptor (name, version, description, the ABI this
+ * header has) and vmmem_provider_entry(). */
+VMMEM_PROVIDER_DEFINE("skeleton", "1.0", "example: anonymous memory pre-filled with one byte",
+		      options, skeleton_create, skeleton_destroy, skeleton_validate)

@@ -16,6 +16,23 @@
 extern "C" {
 #endif
 
+/** One option of a provider, as the provider describes it (provider ABI
+ * 1.2, struct vmmem_provider_option_desc of <vmmem/provider.h>). Owned by
+ * its vmmem_provider_info_t; new members are only appended. */
+typedef struct vmmem_provider_option_info {
+	char *key;           /**< as written in a config: "page-size" */
+	unsigned type;       /**< enum vmmem_provider_option_type of <vmmem/provider.h>:
+			      *   0 if the provider does not say, or uses a type newer
+			      *   than this library */
+	char *type_name;     /**< the type for people: "size", "bool", "string", "path",
+			      *   "integer", "enum", or "value" when type is 0 */
+	char *default_value; /**< what applies when it is not given, or NULL: none or
+			      *   not described */
+	char *description;   /**< one line, or NULL if not described */
+	char **choices;      /**< for type enum: the accepted words, NULL-terminated;
+			      *   else NULL */
+} vmmem_provider_option_info_t;
+
 /** One provider file. Allocated by vmmem_provider_list(), read-only for the
  * caller; new members are only appended. */
 typedef struct vmmem_provider_info {
@@ -28,6 +45,11 @@ typedef struct vmmem_provider_info {
 	GError *error;     /* why the file failed to load, or NULL */
 	char *shadowed_by; /* a file of the same name earlier in the search path,
 			    * which is what loading by name gets; or NULL */
+	/** One per key of `options`, in the same order, NULL-terminated (empty
+	 * if the file failed to load). A provider that does not describe its
+	 * options (one built for provider ABI 1.0 or 1.1) still has an entry
+	 * per key, with type 0 and no description or default. */
+	vmmem_provider_option_info_t **option_info;
 } vmmem_provider_info_t;
 
 /**

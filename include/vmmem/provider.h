@@ -11,21 +11,29 @@
  * lookup, access splitting, layout checks and error reporting live in the
  * core; a provider only maps and unmaps memory.
  *
- * Versioning (the SQLite VFS model):
+ * Versioning (the SQLite VFS model; docs/provider-abi.md has the rule):
  * - abi_major must equal VMMEM_PROVIDER_ABI_MAJOR of the core that loads it;
- *   abi_minor must not be newer than the core's. A core refuses other
- *   providers with VMMEM_ERROR_PROVIDER_ABI, naming the file and versions.
- * - struct vmmem_provider and struct vmmem_provider_ops start with their own
- *   size. New members are only ever appended; the core calls an optional
- *   operation only if the provider's struct is large enough to hold it and
- *   the pointer is not NULL (VMMEM_PROVIDER_HAS_OP).
+ *   a core refuses other majors with VMMEM_ERROR_PROVIDER_ABI, naming the
+ *   file and versions. Any abi_minor loads (ABI 1.2 on): a minor only ever
+ *   appends what an older core may safely ignore.
+ * - Every struct that crosses the ABI carries its size (struct_size): the
+ *   descriptor, the ops, the option table (option_desc_size), the request
+ *   and the mapping. New members are only ever appended; a reader uses a
+ *   member only if the writer's size covers it (VMMEM_PROVIDER_HAS_OP,
+ *   VMMEM_PROVIDER_MAPPING_HAS), and takes it as 0 / NULL otherwise.
+ *
+ * Most providers write only their callbacks and option table and let
+ * VMMEM_PROVIDER_DEFINE() emit the ops, the descriptor and the entry point.
  *
  * What the core guarantees a provider:
  * - validate(), if present, is called for `vmmem check` and before
  *   create(); it must map and open nothing (see docs/provider-abi.md).
  * - create() is called with a request whose size is non-zero; the options
- *   it receives are only keys listed in the descriptor's `options` (unknown
- *   keys are rejected by the core, naming the key, before create()).
+ *   it receives are only keys listed in the descriptor's `options` or
+ *   (ABI 1.2) `option_descs` (unknown keys are rejected by the core,
+ *   naming the key, before create()).
+ * - Before create(), the mapping is zeroed, its fd is -1 and its
+ *   struct_size is the room the core allocated.
  * - destroy() is called exactly once for each successful create(), after
  *   the last access to the region; the module is not unloaded while any
  *   region it created lives.
@@ -61,7 +69,7 @@ extern "C" {
 #endif
 
 #define VMMEM_PROVIDER_ABI_MAJOR 1
-#define VMMEM_PROVIDER_ABI_MINOR 1
+#define VMMEM_PROVIDER_ABI_MINOR 2
 
 /** The smallest page size a provider may report. */
 #define VMMEM_PROVIDER_MIN_PAGE_SIZE 4096
@@ -113,8 +121,20 @@ struct vmmem_provider_request {
 	int (*touch_pages)(void *host, uint64_t size, uint64_t page_size, uint64_t *touched);
 };
 
-/** What a provider's create() fills in. The core zeroes it and sets fd to
- * -1 before the call. */
+/** What a provider's create() fills in. The core allocates it, zeroes it,
+ * sets fd to -1 and struct_size to the size it allocated before the call.
+ *
+ * struct_size (ABI 1.2) works like accept(2)'s addrlen. In: the room the
+ * core gave; a provider writes a member past struct_size only if
+ * VMMEM_PROVIDER_MAPPING_HAS(out, member), so a provider built against a
+ * newer header never writes past an older core's struct. Out: the size of
+ * the struct as the provider was built, or the room if that is smaller;
+ * the core reads only members that fit in it and takes the others as 0.
+ * VMMEM_PROVIDER_DEFINE() sets it; vmmem_provider_mapping_declare() does
+ * it for a provider written by hand. A provider that leaves it as the core
+ * set it declares every member the core knows (they are zero if unset).
+ * It is the last member, not the first, because the 1.0 and 1.1 members
+ * keep the places that older providers fill in. */
 struct vmmem_provider_mapping {
 	void *host;          /* start of the mapping */
 	uint64_t size;       /* must equal request->size */
@@ -123,6 +143,55 @@ struct vmmem_provider_mapping {
 	uint64_t fd_offset;  /* offset of host[0] within fd */
 	uint32_t flags;      /* VMMEM_REGION_* */
 	void *provider_data; /* the provider's own, handed back to destroy() */
+	size_t struct_size;  /**< ABI 1.2: in, the room; out, what the provider knows (see above) */
+};
+
+/** The size of struct vmmem_provider_mapping in ABI 1.0 and 1.1, which
+ * ended at provider_data; a mapping that declares less is refused. */
+#define VMMEM_PROVIDER_MAPPING_SIZE_1_1                                          \
+	(offsetof(struct vmmem_provider_mapping, provider_data) + sizeof(void *))
+
+/** True if the mapping `out` (as the core handed it to create()) has room
+ * for `member`: write a member added after ABI 1.2 only if this holds. */
+#define VMMEM_PROVIDER_MAPPING_HAS(out, member)                                  \
+	((out)->struct_size >= offsetof(struct vmmem_provider_mapping, member) +      \
+				       sizeof((out)->member))
+
+/** Declares, on success of create(), which members the provider knows:
+ * struct_size becomes sizeof(struct vmmem_provider_mapping) as this
+ * provider was built, or the core's room if that is smaller. */
+static inline void
+vmmem_provider_mapping_declare(struct vmmem_provider_mapping *out)
+{
+	if (out->struct_size > sizeof(struct vmmem_provider_mapping))
+		out->struct_size = sizeof(struct vmmem_provider_mapping);
+}
+
+/** What kind of value an option takes (vmmem_provider_option_desc.type).
+ * Only for people and tools: the provider still parses every value. */
+enum vmmem_provider_option_type {
+	VMMEM_PROVIDER_OPTION_UNDESCRIBED = 0, /**< no type given (or one newer than the core) */
+	VMMEM_PROVIDER_OPTION_STRING = 1,      /**< free text */
+	VMMEM_PROVIDER_OPTION_SIZE = 2,        /**< a size, by the grammar of <vmmem/size.h> */
+	VMMEM_PROVIDER_OPTION_BOOL = 3,        /**< yes/no, true/false, on/off, 1/0 */
+	VMMEM_PROVIDER_OPTION_PATH = 4,        /**< a file or directory */
+	VMMEM_PROVIDER_OPTION_INTEGER = 5,     /**< a decimal number (an fd, a count) */
+	VMMEM_PROVIDER_OPTION_ENUM = 6,        /**< one of the words in `choices` */
+};
+
+/** One option a provider accepts, described for `vmmem providers NAME` and
+ * vmmem_provider_list() (ABI 1.2). A table of them ends with an entry
+ * whose key is NULL; its element size is the descriptor's
+ * option_desc_size, so members can be appended in later minors. */
+struct vmmem_provider_option_desc {
+	const char *key;           /**< as written in a config: "page-size" */
+	uint32_t type;             /**< enum vmmem_provider_option_type */
+	const char *default_value; /**< the value when it is not given, as a config
+				    *   writes it ("no", "0", "2M"), or a short phrase
+				    *   when it depends on other options; NULL: none */
+	const char *description;   /**< one line: what it does */
+	const char *choices;       /**< for VMMEM_PROVIDER_OPTION_ENUM: the words it
+				    *   accepts, '|'-separated ("yes|no|touch"); else NULL */
 };
 
 struct vmmem_provider_ops {
@@ -150,8 +219,16 @@ struct vmmem_provider {
 	const char *name;        /* short name used in configs, e.g. "mmap" */
 	const char *version;     /* the provider's own version string */
 	const char *description; /* one line, may be NULL */
-	const char *const *options; /* NULL-terminated accepted option keys; NULL = none */
+	const char *const *options; /* NULL-terminated accepted option keys; NULL = none,
+				     * or (ABI 1.2) the keys of option_descs */
 	const struct vmmem_provider_ops *ops;
+
+	/* ABI 1.2. The options described, ending with a NULL key; NULL: not
+	 * described. With options NULL, its keys are the accepted ones; with
+	 * both set, the two must list the same keys. */
+	const struct vmmem_provider_option_desc *option_descs;
+	/** ABI 1.2: sizeof(struct vmmem_provider_option_desc) at build time */
+	size_t option_desc_size;
 };
 
 /** The entry point every provider defines (declared here so a provider's
@@ -164,6 +241,58 @@ VMMEM_PROVIDER_EXPORT const struct vmmem_provider *vmmem_provider_entry(void);
 	((ops)->struct_size >= offsetof(struct vmmem_provider_ops, member) +  \
 				       sizeof((ops)->member) &&               \
 	 (ops)->member != NULL)
+
+/** The entry that ends a table of struct vmmem_provider_option_desc. */
+#define VMMEM_PROVIDER_OPTIONS_END { NULL, 0, NULL, NULL, NULL }
+
+/**
+ * Defines a provider from its callbacks and option table: emits the ops
+ * table, the descriptor (at this header's ABI version) and
+ * vmmem_provider_entry(). Use it once, at file scope, after the callbacks:
+ *
+ *     static const struct vmmem_provider_option_desc options[] = {
+ *         { "fill", VMMEM_PROVIDER_OPTION_SIZE, "0", "pre-fill every byte", NULL },
+ *         VMMEM_PROVIDER_OPTIONS_END,
+ *     };
+ *     VMMEM_PROVIDER_DEFINE("skeleton", "1.0", "anonymous memory, pre-filled",
+ *                           options, skeleton_create, skeleton_destroy,
+ *                           skeleton_validate)
+ *
+ * `name`, `version` and `description` are strings (`description` may be
+ * NULL); `options` is the table, or NULL for a provider without options;
+ * `create` and `destroy` are mandatory; the arguments after them are the
+ * optional operations in the order of struct vmmem_provider_ops
+ * (validate, then any a later minor appends), NULL for one not provided.
+ * The create() it installs calls yours and, on success, declares the
+ * mapping's struct_size (vmmem_provider_mapping_declare()).
+ *
+ * Positional initialisers only, so that it is valid C11 and C++11; the
+ * names it defines are static (vmmem__provider_*), so nothing but
+ * vmmem_provider_entry is exported.
+ */
+#define VMMEM_PROVIDER_DEFINE(name, version, description, options, create, destroy, ...)   \
+	static int vmmem__provider_create(const struct vmmem_provider_request *vmmem__req,    \
+					  struct vmmem_provider_mapping *vmmem__out,          \
+					  char *vmmem__err, size_t vmmem__err_len)            \
+	{                                                                                  \
+		int vmmem__rc = (create)(vmmem__req, vmmem__out, vmmem__err, vmmem__err_len); \
+		if (vmmem__rc == 0)                                                        \
+			vmmem_provider_mapping_declare(vmmem__out);                        \
+		return vmmem__rc;                                                          \
+	}                                                                                  \
+	static const struct vmmem_provider_ops vmmem__provider_ops = {                     \
+		sizeof(struct vmmem_provider_ops), vmmem__provider_create, (destroy),      \
+		__VA_ARGS__                                                                \
+	};                                                                                 \
+	static const struct vmmem_provider vmmem__provider_descriptor = {                  \
+		sizeof(struct vmmem_provider), VMMEM_PROVIDER_ABI_MAJOR,                   \
+		VMMEM_PROVIDER_ABI_MINOR, (name), (version), (description), NULL,          \
+		&vmmem__provider_ops, (options), sizeof(struct vmmem_provider_option_desc) \
+	};                                                                                 \
+	VMMEM_PROVIDER_EXPORT const struct vmmem_provider *vmmem_provider_entry(void)      \
+	{                                                                                  \
+		return &vmmem__provider_descriptor;                                        \
+	}
 
 /* ---- Small helpers for provider authors (header-only, nothing to link) ---- */
 

@@ -48,8 +48,26 @@
 #define MAP_HUGE_SHIFT 26
 #endif
 
-static const char *const options[] = { "page-size", "mount-dir", "path", "keep-file",
-				       "reserve", "prefault", NULL };
+/* What `vmmem providers hugetlbfs` and vmmem-providers(7) say; the
+ * parsing is parse_opts(). */
+static const struct vmmem_provider_option_desc options[] = {
+	{ "page-size", VMMEM_PROVIDER_OPTION_SIZE, "Hugepagesize of /proc/meminfo",
+	  "the huge page size; the region's start and size are multiples of it", NULL },
+	{ "mount-dir", VMMEM_PROVIDER_OPTION_PATH, NULL,
+	  "back the region with a file in this hugetlbfs mount (auto: one of the page size "
+	  "from /proc/mounts); it is then shared and has an fd",
+	  NULL },
+	{ "path", VMMEM_PROVIDER_OPTION_PATH, NULL, "a synonym of mount-dir", NULL },
+	{ "keep-file", VMMEM_PROVIDER_OPTION_BOOL, "no",
+	  "keep the file in the mount after mapping and after the region is destroyed", NULL },
+	{ "reserve", VMMEM_PROVIDER_OPTION_BOOL, "yes",
+	  "reserve the huge pages at mmap, so running out is ENOMEM at creation", NULL },
+	{ "prefault", VMMEM_PROVIDER_OPTION_ENUM, "no, yes with reserve = no",
+	  "populate every page at creation: yes with MADV_POPULATE_WRITE, touch by touching "
+	  "each page under the SIGBUS guard",
+	  "yes|no|touch" },
+	VMMEM_PROVIDER_OPTIONS_END,
+};
 
 struct opts {
 	uint64_t page_size;
@@ -315,26 +333,6 @@ hugetlbfs_destroy(struct vmmem_provider_mapping *m)
 		close(m->fd);
 }
 
-static const struct vmmem_provider_ops ops = {
-	.struct_size = sizeof(struct vmmem_provider_ops),
-	.create = hugetlbfs_create,
-	.destroy = hugetlbfs_destroy,
-	.validate = hugetlbfs_validate,
-};
-
-static const struct vmmem_provider provider = {
-	.struct_size = sizeof(struct vmmem_provider),
-	.abi_major = VMMEM_PROVIDER_ABI_MAJOR,
-	.abi_minor = VMMEM_PROVIDER_ABI_MINOR,
-	.name = "hugetlbfs",
-	.version = "1.0",
-	.description = "huge pages: anonymous MAP_HUGETLB or a file in a hugetlbfs mount",
-	.options = options,
-	.ops = &ops,
-};
-
-VMMEM_PROVIDER_EXPORT const struct vmmem_provider *
-vmmem_provider_entry(void)
-{
-	return &provider;
-}
+VMMEM_PROVIDER_DEFINE("hugetlbfs", "1.0",
+		      "huge pages: anonymous MAP_HUGETLB or a file in a hugetlbfs mount", options,
+		      hugetlbfs_create, hugetlbfs_destroy, hugetlbfs_validate)

@@ -42,8 +42,28 @@
 /* The kernel's limit on memfd names, without the "memfd:" prefix. */
 #define MEMFD_NAME_MAX 249
 
-static const char *const options[] = { "name", "seal", "hugetlb", "page-size", "reserve",
-				       "prefault", NULL };
+/* What `vmmem providers memfd` and vmmem-providers(7) say; the parsing is
+ * parse_opts(). */
+static const struct vmmem_provider_option_desc options[] = {
+	{ "name", VMMEM_PROVIDER_OPTION_STRING, "vmmem:REGION",
+	  "the memfd's name, seen in /proc/PID/fd as memfd:NAME (1 to 249 bytes)", NULL },
+	{ "seal", VMMEM_PROVIDER_OPTION_BOOL, "yes",
+	  "seal the size (F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_SEAL) so no holder of the fd "
+	  "can truncate it",
+	  NULL },
+	{ "hugetlb", VMMEM_PROVIDER_OPTION_BOOL, "no, yes when page-size is given",
+	  "back the memory with huge pages (MFD_HUGETLB)", NULL },
+	{ "page-size", VMMEM_PROVIDER_OPTION_SIZE, "the system's default huge page size",
+	  "the huge page size (needs hugetlb = yes)", NULL },
+	{ "reserve", VMMEM_PROVIDER_OPTION_BOOL, "yes",
+	  "with hugetlb: reserve the huge pages at mmap, so running out is ENOMEM, not SIGBUS",
+	  NULL },
+	{ "prefault", VMMEM_PROVIDER_OPTION_ENUM, "no, yes with hugetlb and reserve = no",
+	  "populate every page at creation: yes with MADV_POPULATE_WRITE, touch by touching "
+	  "each page",
+	  "yes|no|touch" },
+	VMMEM_PROVIDER_OPTIONS_END,
+};
 
 struct opts {
 	char name[MEMFD_NAME_MAX + 1];
@@ -221,26 +241,5 @@ memfd_provider_destroy(struct vmmem_provider_mapping *m)
 	close(m->fd);
 }
 
-static const struct vmmem_provider_ops ops = {
-	.struct_size = sizeof(struct vmmem_provider_ops),
-	.create = memfd_provider_create,
-	.destroy = memfd_provider_destroy,
-	.validate = memfd_validate,
-};
-
-static const struct vmmem_provider provider = {
-	.struct_size = sizeof(struct vmmem_provider),
-	.abi_major = VMMEM_PROVIDER_ABI_MAJOR,
-	.abi_minor = VMMEM_PROVIDER_ABI_MINOR,
-	.name = "memfd",
-	.version = "1.0",
-	.description = "shared memory from memfd_create(2), sealed against resizing",
-	.options = options,
-	.ops = &ops,
-};
-
-VMMEM_PROVIDER_EXPORT const struct vmmem_provider *
-vmmem_provider_entry(void)
-{
-	return &provider;
-}
+VMMEM_PROVIDER_DEFINE("memfd", "1.0", "shared memory from memfd_create(2), sealed against resizing",
+		      options, memfd_provider_create, memfd_provider_destroy, memfd_validate)

@@ -36,8 +36,26 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-static const char *const options[] = { "shared", "path", "fd", "offset", "prefault", "reserve",
-				       "allocate", NULL };
+/* What `vmmem providers mmap` and vmmem-providers(7) say; the parsing is
+ * parse_opts(). */
+static const struct vmmem_provider_option_desc options[] = {
+	{ "shared", VMMEM_PROVIDER_OPTION_BOOL, "no, yes with path or fd",
+	  "MAP_SHARED: writes reach the file, and the memory can be shared through the fd",
+	  NULL },
+	{ "path", VMMEM_PROVIDER_OPTION_PATH, NULL, "map this existing file (excludes fd)", NULL },
+	{ "fd", VMMEM_PROVIDER_OPTION_INTEGER, NULL,
+	  "map this open fd, duplicated; the caller keeps its own (excludes path)", NULL },
+	{ "offset", VMMEM_PROVIDER_OPTION_SIZE, "0",
+	  "where in the file the region starts, page aligned (needs path or fd)", NULL },
+	{ "prefault", VMMEM_PROVIDER_OPTION_BOOL, "no", "populate every page at creation", NULL },
+	{ "reserve", VMMEM_PROVIDER_OPTION_BOOL, "no, yes for a file in a hugetlbfs mount",
+	  "reserve swap/commit now (no MAP_NORESERVE)", NULL },
+	{ "allocate", VMMEM_PROVIDER_OPTION_BOOL, "yes",
+	  "fallocate() a shared file's range, so a full file system fails the creation "
+	  "instead of a write raising SIGBUS",
+	  NULL },
+	VMMEM_PROVIDER_OPTIONS_END,
+};
 
 struct opts {
 	const char *path;
@@ -286,26 +304,5 @@ mmap_destroy(struct vmmem_provider_mapping *m)
 		close(m->fd);
 }
 
-static const struct vmmem_provider_ops ops = {
-	.struct_size = sizeof(struct vmmem_provider_ops),
-	.create = mmap_create,
-	.destroy = mmap_destroy,
-	.validate = mmap_validate,
-};
-
-static const struct vmmem_provider provider = {
-	.struct_size = sizeof(struct vmmem_provider),
-	.abi_major = VMMEM_PROVIDER_ABI_MAJOR,
-	.abi_minor = VMMEM_PROVIDER_ABI_MINOR,
-	.name = "mmap",
-	.version = "1.0",
-	.description = "anonymous or file/fd-backed memory from mmap(2)",
-	.options = options,
-	.ops = &ops,
-};
-
-VMMEM_PROVIDER_EXPORT const struct vmmem_provider *
-vmmem_provider_entry(void)
-{
-	return &provider;
-}
+VMMEM_PROVIDER_DEFINE("mmap", "1.0", "anonymous or file/fd-backed memory from mmap(2)", options,
+		      mmap_create, mmap_destroy, mmap_validate)

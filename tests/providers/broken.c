@@ -61,6 +61,21 @@ static const struct vmmem_provider_ops ops = {
 #endif
 };
 
+#if defined(BROKEN_OPTIONS_MISMATCH) || defined(BROKEN_OPTION_TWICE)
+/* Described options that disagree with the key list, or list a key twice:
+ * the core cannot tell which keys the provider accepts. */
+static const struct vmmem_provider_option_desc option_descs[] = {
+	{ "size-limit", VMMEM_PROVIDER_OPTION_SIZE, "0", "a limit", NULL },
+#ifdef BROKEN_OPTION_TWICE
+	{ "size-limit", VMMEM_PROVIDER_OPTION_SIZE, "0", "the same limit again", NULL },
+#endif
+	VMMEM_PROVIDER_OPTIONS_END,
+};
+#endif
+#ifdef BROKEN_OPTIONS_MISMATCH
+static const char *const option_keys[] = { "size-limit", "colour", NULL };
+#endif
+
 static const struct vmmem_provider provider = {
 	.struct_size = sizeof(struct vmmem_provider),
 #ifdef BROKEN_ABI_MAJOR
@@ -78,6 +93,13 @@ static const struct vmmem_provider provider = {
 #endif
 	.version = "0",
 	.ops = &ops,
+#ifdef BROKEN_OPTIONS_MISMATCH
+	.options = option_keys,
+#endif
+#if defined(BROKEN_OPTIONS_MISMATCH) || defined(BROKEN_OPTION_TWICE)
+	.option_descs = option_descs,
+	.option_desc_size = sizeof(struct vmmem_provider_option_desc),
+#endif
 };
 
 #ifndef BROKEN_NO_ENTRY

@@ -31,6 +31,11 @@ create(const struct vmmem_provider_request *req, struct vmmem_provider_mapping *
 	out->size = req->size;
 	out->page_size = 4096;
 	out->provider_data = mapped;
+#ifdef PINNED_UNKNOWN_FLAG
+	/* A flag bit of some later minor, with the 1.0 bits: the core keeps
+	 * the bits it knows and drops this one. */
+	out->flags = VMMEM_REGION_SHARED | (1u << 30);
+#endif
 	return 0;
 }
 

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/* FROZEN: <vmmem/provider.h> of provider ABI 1.1, as main had it at 928d882.
+ * tests/test-provider-abi.sh builds a provider against it to show that
+ * one built for an older minor keeps working. Never edit it. */
+/* vmmem — the provider ABI.
+ *
+ * A provider is a shared object that decides where a region's memory comes
+ * from. It includes this header and nothing else of vmmem's, and exports one
+ * symbol:
+ *
+ *     VMMEM_PROVIDER_EXPORT const struct vmmem_provider *vmmem_provider_entry(void);
+ *
+ * returning a descriptor that lives as long as the module is loaded. Region
+ * lookup, access splitting, layout checks and error reporting live in the
+ * core; a provider only maps and unmaps memory.
+ *
+ * Versioning (the SQLite VFS model):
+ * - abi_major must equal VMMEM_PROVIDER_ABI_MAJOR of the core that loads it;
+ *   abi_minor must not be newer than the core's. A core refuses other
+ *   providers with VMMEM_ERROR_PROVIDER_ABI, naming the file and versions.
+ * - struct vmmem_provider and struct vmmem_provider_ops start with their own
+ *   size. New members are only ever appended; the core calls an optional
+ *   operation only if the provider's struct is large enough to hold it and
+ *   the pointer is not NULL (VMMEM_PROVIDER_HAS_OP).
+ *
+ * What the core guarantees a provider:
+ * - validate(), if present, is called for `vmmem check` and before
+ *   create(); it must map and open nothing (see docs/provider-abi.md).
+ * - create() is called with a request whose size is non-zero; the options
+ *   it receives are only keys listed in the descriptor's `options` (unknown
+ *   keys are rejected by the core, naming the key, before create()).
+ * - destroy() is called exactly once for each successful create(), after
+ *   the last access to the region; the module is not unloaded while any
+ *   region it created lives.
+ * - Calls may come from any thread, several at once: a provider keeps no
+ *   unsynchronised global state.
+ *
+ * What a provider guarantees the core:
+ * - create() returns a mapping of exactly req->size bytes, readable and
+ *   writable, whose host address and size are multiples of page_size (a
+ *   power of two, at least the host page size), and
+ *   that stays mapped until destroy(). Touching any byte of it must not
+ *   raise a signal (prefault or reserve; see the hugetlbfs provider).
+ * - On failure, create() returns a positive errno value, writes a message
+ *   into err (naming the option, file or resource), and leaves nothing
+ *   mapped or open.
+ */
+#ifndef VMMEM_PROVIDER_H
+#define VMMEM_PROVIDER_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vmmem/size.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMMEM_PROVIDER_ABI_MAJOR 1
+#define VMMEM_PROVIDER_ABI_MINOR 1
+
+/** The smallest page size a provider may report. */
+#define VMMEM_PROVIDER_MIN_PAGE_SIZE 4096
+
+/** The name of the one symbol a provider exports. */
+#define VMMEM_PROVIDER_ENTRY_SYMBOL "vmmem_provider_entry"
+
+#if defined(__GNUC__)
+#define VMMEM_PROVIDER_EXPORT __attribute__((visibility("default")))
+#else
+#define VMMEM_PROVIDER_EXPORT
+#endif
+
+/** Region flags a provider reports in vmmem_provider_mapping.flags. */
+#define VMMEM_REGION_SHARED  (1u << 0) /* MAP_SHARED: visible through fd */
+#define VMMEM_REGION_HUGETLB (1u << 1) /* backed by hugetlb pages */
+#define VMMEM_REGION_FD      (1u << 2) /* fd/fd_offset are valid */
+/* ABI 1.1, for the core only (it clears the bit, so vmmem_region_flags()
+ * never shows it): the core may move the mapping with mremap() before the
+ * first access and then updates mapping->host. Set it only if destroy()
+ * unmaps mapping->host (not an address kept elsewhere) and the address was
+ * handed to nobody else. The core uses it to place guest-adjacent regions
+ * back to back in host memory, so copies across them are one memcpy, and a
+ * run of them from guest 0 takes the one-region access path. */
+#define VMMEM_REGION_MOVABLE (1u << 3)
+
+/** One key = value option, as written in a config file or an API call. */
+struct vmmem_provider_option {
+	const char *key;
+	const char *value;
+};
+
+/** What the core asks a provider for. Read-only for the provider. */
+struct vmmem_provider_request {
+	size_t struct_size;            /* sizeof(struct vmmem_provider_request) */
+	const char *region_name;       /* for messages; never NULL */
+	uint64_t guest_start;          /* where the region will sit */
+	uint64_t size;                 /* bytes to map, > 0 */
+	const struct vmmem_provider_option *options;
+	size_t n_options;
+
+	/* Set by the core (check struct_size before use, like every member
+	 * past the first ones): writes one byte per page of [host, host +
+	 * size) under the core's process-wide SIGBUS guard. Returns 0, or
+	 * ENOMEM if a page could not be supplied (*touched = bytes done
+	 * before it), or another errno. Signal dispositions are process-wide,
+	 * so only the core may install the guard: two providers each with
+	 * their own would restore each other's handlers in the wrong order. */
+	int (*touch_pages)(void *host, uint64_t size, uint64_t page_size, uint64_t *touched);
+};
+
+/** What a provider's create() fills in. The core zeroes it and sets fd to
+ * -1 before the call. */
+struct vmmem_provider_mapping {
+	void *host;          /* start of the mapping */
+	uint64_t size;       /* must equal request->size */
+	uint64_t page_size;  /* a power of two >= VMMEM_PROVIDER_MIN_PAGE_SIZE (4096, 2M, 1G) */
+	int fd;              /* backing fd if VMMEM_REGION_FD, else -1; owned by the provider */
+	uint64_t fd_offset;  /* offset of host[0] within fd */
+	uint32_t flags;      /* VMMEM_REGION_* */
+	void *provider_data; /* the provider's own, handed back to destroy() */
+};
+
+struct vmmem_provider_ops {
+	size_t struct_size; /* sizeof(struct vmmem_provider_ops) at build time */
+
+	/* Mandatory. Returns 0, or a positive errno with a message in err. */
+	int (*create)(const struct vmmem_provider_request *req,
+		      struct vmmem_provider_mapping *out,
+		      char *err, size_t err_len);
+
+	/* Mandatory. Unmaps and closes what create() made. */
+	void (*destroy)(struct vmmem_provider_mapping *mapping);
+
+	/* Optional (ABI 1.0): check a request's option values without mapping
+	 * anything, for `vmmem check`. Returns 0 or a positive errno with a
+	 * message in err. */
+	int (*validate)(const struct vmmem_provider_request *req,
+			char *err, size_t err_len);
+};
+
+struct vmmem_provider {
+	size_t struct_size;      /* sizeof(struct vmmem_provider) at build time */
+	uint32_t abi_major;      /* VMMEM_PROVIDER_ABI_MAJOR */
+	uint32_t abi_minor;      /* VMMEM_PROVIDER_ABI_MINOR */
+	const char *name;        /* short name used in configs, e.g. "mmap" */
+	const char *version;     /* the provider's own version string */
+	const char *description; /* one line, may be NULL */
+	const char *const *options; /* NULL-terminated accepted option keys; NULL = none */
+	const struct vmmem_provider_ops *ops;
+};
+
+/** The entry point every provider defines (declared here so a provider's
+ * definition is checked against it). */
+VMMEM_PROVIDER_EXPORT const struct vmmem_provider *vmmem_provider_entry(void);
+
+/** True if `ops` (of a loaded provider) is large enough to contain `member`
+ * and that member is set. */
+#define VMMEM_PROVIDER_HAS_OP(ops, member)                                    \
+	((ops)->struct_size >= offsetof(struct vmmem_provider_ops, member) +  \
+				       sizeof((ops)->member) &&               \
+	 (ops)->member != NULL)
+
+/* ---- Small helpers for provider authors (header-only, nothing to link) ---- */
+
+/** The value of option `key`, or NULL if the request does not set it. */
+static inline const char *
+vmmem_provider_option(const struct vmmem_provider_request *req, const char *key)
+{
+	for (size_t i = 0; i < req->n_options; i++)
+		if (strcmp(req->options[i].key, key) == 0)
+			return req->options[i].value;
+	return NULL;
+}
+
+/** Formats a message into a provider's err buffer; returns `code`. */
+static inline int
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+vmmem_provider_fail(char *err, size_t err_len, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && err_len) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_len, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/** Parses a size by the one grammar of <vmmem/size.h> (decimal or 0x-hex,
+ * an optional K/M/G/T binary suffix; no sign, space or octal), as the core
+ * reads configuration files. Returns false on anything else, an empty
+ * string or overflow past 2^64 - 1. */
+static inline bool
+vmmem_provider_parse_size(const char *s, uint64_t *out)
+{
+	return vmmem_parse_size(s, out, NULL) == VMMEM_SIZE_OK;
+}
+
+/** Parses a boolean: true/false, yes/no, on/off, 1/0. */
+static inline bool
+vmmem_provider_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (s && strcmp(s, yes[i]) == 0) { *out = true; return true; }
+		if (s && strcmp(s, no[i]) == 0) { *out = false; return true; }
+	}
+	return false;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMMEM_PROVIDER_H */
