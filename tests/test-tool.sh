@@ -39,7 +39,7 @@ check() {
 }
 has() { printf '%s\n' "$1" | grep -q -- "$2"; }
 
-echo 1..37
+echo 1..38
 
 run --help
 check "--help prints usage and the exit codes on stdout, exit 0" \
@@ -64,6 +64,12 @@ check "an unknown option is a usage error naming it and the command, exit 2" \
 run layout x.conf --frob
 check "an unknown option after the file is refused too, exit 2" \
 	eval '[ $rc -eq 2 ] && has "$err" "Unknown option --frob" && [ -z "$out" ]'
+
+printf '[region a]\nstart = 0\nsize = 64K\n' >"$tmp/-dash.conf"
+(cd "$tmp" && VMMEM_PROVIDER_PATH="$mmap_dir" "$tool" check -- -dash.conf >"$tmp/out" 2>"$tmp/err")
+rc=$?; out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
+check "after --, a FILE that starts with '-' is a file, not an option" \
+	eval '[ $rc -eq 0 ] && [ "$out" = "-dash.conf: ok, 1 region" ]'
 
 run --frob
 check "an unknown option before any command is a usage error naming it, exit 2" \

@@ -759,12 +759,16 @@ command_run(const struct command *c, int argc, char **argv)
 	g_option_context_free(ctx);
 	if (opt_help)
 		return command_help(c);
-	/* GLib leaves "--" and anything it did not know as an option in argv;
-	 * what starts with '-' here is an option after "--" or "-x" that
-	 * GOptionContext passed through: refuse it rather than open it. */
+	/* GOptionContext refused unknown options, so what is left is
+	 * positional; it keeps a "--" when an argument after it starts with
+	 * '-' (for a second parser): drop that one, so that
+	 * `vmmem check -- -odd.conf` checks the file. */
 	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
-			return usage_error(c->name, "unknown option '%s'", argv[i]);
+		if (strcmp(argv[i], "--") == 0) {
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			break;
+		}
 	if (argc - 1 > c->max_args)
 		return usage_error(c->name, "too many arguments, starting at '%s'",
 				   argv[1 + c->max_args]);
