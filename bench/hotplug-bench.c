@@ -21,66 +21,22 @@
 
 #include <vmmem/vmmem.h>
 
+#include "harness.h"
+
 #define MIB (UINT64_C(1) << 20)
 #define KIB (UINT64_C(1) << 10)
 #define HOT 1024u
 
-struct opts {
-	double min_time;
-	unsigned reps;
+struct bench_harness bench = { "vmmem-hotplug-bench", 0.05, 5, false, NULL };
+
+/* This program's own options. */
+static struct {
 	uint64_t guest_size;
 	double reader_secs;
-	bool list;
-	const char *filter;
-};
-
-static struct opts o = { 0.05, 5, 256 * MIB, 0.2, false, NULL };
+} o = { 256 * MIB, 0.2 };
 static volatile uint64_t sink;
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void G_GNUC_NORETURN
-fail(const char *what, GError *err)
-{
-	fprintf(stderr, "vmmem-hotplug-bench: %s: %s\n", what, err ? err->message : "failed");
-	exit(1);
-}
-
-static bool
-wanted(const char *name, const char *unit)
-{
-	if (o.list) {
-		printf("%s %s\n", name, unit);
-		return false;
-	}
-	return !o.filter || strstr(name, o.filter);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 /* ---- loops: run(ctx, n) does n operations ---- */
-
-typedef void (*run_fn)(void *ctx, uint64_t n);
 
 struct hot {
 	const vmmem_memory_t *mem;
@@ -97,7 +53,7 @@ run_read_obj(void *ctx, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++) {
 		if (!VMMEM_MEMORY_READ_OBJ(mem, vmmem_guest_addr(h->addr[i & (HOT - 1)]), &v, NULL))
-			fail("read_obj", NULL);
+			bench_fail("read_obj", NULL);
 		acc += v;
 	}
 	sink = acc;
@@ -111,7 +67,7 @@ run_write_obj(void *ctx, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++)
 		if (!VMMEM_MEMORY_WRITE_OBJ(mem, vmmem_guest_addr(h->addr[i & (HOT - 1)]), &i, NULL))
-			fail("write_obj", NULL);
+			bench_fail("write_obj", NULL);
 }
 
 static void
@@ -123,7 +79,7 @@ run_write_slice_4k(void *ctx, uint64_t n)
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t a = h->addr[i & (HOT - 1)] & ~(4 * KIB - 1);
 		if (!vmmem_memory_write_slice(mem, vmmem_guest_addr(a), h->buf, 4 * KIB, NULL))
-			fail("write_slice", NULL);
+			bench_fail("write_slice", NULL);
 	}
 }
 
@@ -138,7 +94,7 @@ run_write_slice_straddle(void *ctx, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++)
 		if (!vmmem_memory_write_slice(mem, vmmem_guest_addr(at), h->buf, 4 * KIB, NULL))
-			fail("write_slice", NULL);
+			bench_fail("write_slice", NULL);
 }
 
 struct snap {
@@ -157,57 +113,21 @@ run_get_put(void *ctx, uint64_t n)
 	}
 }
 
-/* The batch for one repetition of about min_time. */
-static uint64_t
-calibrate(run_fn run, void *ctx)
-{
-	uint64_t n = 16;
-
-	for (;;) {
-		double t = now(), dt;
-
-		run(ctx, n);
-		dt = now() - t;
-		if (dt >= o.min_time * 0.1)
-			return (uint64_t)(o.min_time / (dt / (double)n)) + 1;
-		n *= 4;
-	}
-}
-
-/* Times k loops in alternation; out[i] gets loop i's median s/op. */
-static void
-alternate(run_fn *run, void **ctx, unsigned k, double *out)
-{
-	uint64_t batch[4];
-	double samples[4][64];
-
-	for (unsigned i = 0; i < k; i++)
-		batch[i] = calibrate(run[i], ctx[i]);
-	for (unsigned r = 0; r < o.reps; r++)
-		for (unsigned i = 0; i < k; i++) {
-			double t = now();
-			run[i](ctx[i], batch[i]);
-			samples[i][r] = (now() - t) / (double)batch[i];
-		}
-	for (unsigned i = 0; i < k; i++)
-		out[i] = median(samples[i], o.reps);
-}
-
 /* A line and its control in alternation: prints both and their ratio. */
 static void
-pair(const char *name, const char *control, const char *ratio, run_fn a, void *ca, run_fn b,
+pair(const char *name, const char *control, const char *ratio, bench_run_fn a, void *ca, bench_run_fn b,
      void *cb)
 {
-	run_fn run[2] = { a, b };
+	bench_run_fn run[2] = { a, b };
 	void *ctx[2] = { ca, cb };
 	double s[2];
-	bool w = wanted(name, "ns/op");
+	bool w = bench_wanted(name, "ns/op");
 
-	w = wanted(control, "ns/op") || w;
-	w = wanted(ratio, "x") || w;
+	w = bench_wanted(control, "ns/op") || w;
+	w = bench_wanted(ratio, "x") || w;
 	if (!w)
 		return;
-	alternate(run, ctx, 2, s);
+	bench_alternate(run, ctx, 2, s);
 	printf("%s %.2f ns/op\n%s %.2f ns/op\n%s %.3f x\n", name, s[0] * 1e9, control, s[1] * 1e9,
 	       ratio, s[0] / s[1]);
 	fflush(stdout);
@@ -254,7 +174,7 @@ space_new(const vmmem_region_spec_t *s, unsigned n, uint32_t flags)
 	vmmem_space_t *sp = vmmem_space_new(s, n, &opt, &err);
 
 	if (!sp)
-		fail("vmmem_space_new", err);
+		bench_fail("vmmem_space_new", err);
 	return sp;
 }
 
@@ -284,14 +204,14 @@ space_lines(unsigned n, uint8_t *buf)
 	snprintf(a, sizeof(a), "space_read_obj_u64_hot_r%u", n);
 	snprintf(b, sizeof(b), "immutable_read_obj_u64_hot_r%u", n);
 	snprintf(r, sizeof(r), "space_read_obj_ratio_r%u", n);
-	if (o.list) {
+	if (bench.list) {
 		pair(a, b, r, NULL, NULL, NULL, NULL);
 		free_specs(s, n);
 		return;
 	}
 	mem = vmmem_memory_new(s, n, &err);
 	if (!mem)
-		fail("vmmem_memory_new", err);
+		bench_fail("vmmem_memory_new", err);
 	sp = space_new(s, n, 0);
 	hs.mem = vmmem_space_get(sp);
 	prefault(hs.mem);
@@ -315,11 +235,11 @@ snapshot_lines(void)
 	vmmem_region_spec_t *s = specs_for(64 * MIB, 1, 0, 0);
 	const vmmem_memory_t *held[63];
 	struct snap sn;
-	run_fn run[1] = { run_get_put };
+	bench_run_fn run[1] = { run_get_put };
 	void *ctx[1];
 	double t;
-	bool w1 = wanted("snapshot_get_put_ns_held1", "ns/op");
-	bool w64 = wanted("snapshot_get_put_ns_held64", "ns/op");
+	bool w1 = bench_wanted("snapshot_get_put_ns_held1", "ns/op");
+	bool w64 = bench_wanted("snapshot_get_put_ns_held64", "ns/op");
 
 	if (!w1 && !w64) {
 		free_specs(s, 1);
@@ -328,13 +248,13 @@ snapshot_lines(void)
 	sn.space = space_new(s, 1, 0);
 	ctx[0] = &sn;
 	if (w1) {
-		alternate(run, ctx, 1, &t);
+		bench_alternate(run, ctx, 1, &t);
 		printf("snapshot_get_put_ns_held1 %.2f ns/op\n", t * 1e9);
 	}
 	if (w64) {
 		for (int i = 0; i < 63; i++)
 			held[i] = vmmem_space_get(sn.space);
-		alternate(run, ctx, 1, &t);
+		bench_alternate(run, ctx, 1, &t);
 		for (int i = 0; i < 63; i++)
 			vmmem_space_put(sn.space, held[i]);
 		printf("snapshot_get_put_ns_held64 %.2f ns/op\n", t * 1e9);
@@ -353,7 +273,7 @@ dirty_lines(uint8_t *buf)
 	struct hot hon, hoff;
 	vmmem_space_t *son = NULL, *soff = NULL;
 
-	if (!o.list) {
+	if (!bench.list) {
 		son = space_new(on, 1, 0);
 		soff = space_new(off, 1, 0);
 		hon.mem = vmmem_space_get(son);
@@ -368,7 +288,7 @@ dirty_lines(uint8_t *buf)
 	     run_write_obj, &hon, run_write_obj, &hoff);
 	pair("dirty_on_write_slice_4k", "dirty_off_write_slice_4k", "dirty_write_slice_4k_ratio",
 	     run_write_slice_4k, &hon, run_write_slice_4k, &hoff);
-	if (!o.list) {
+	if (!bench.list) {
 		vmmem_space_put(son, hon.mem);
 		vmmem_space_put(soff, hoff.mem);
 		vmmem_space_free(son);
@@ -394,13 +314,13 @@ readonly_lines(void)
 	GError *err = NULL;
 	vmmem_memory_t *ro = NULL, *rw = NULL;
 
-	if (!o.list) {
+	if (!bench.list) {
 		ro = vmmem_memory_new(specs, 2, &err);
 		if (!ro)
-			fail("vmmem_memory_new (with a ROM)", err);
+			bench_fail("vmmem_memory_new (with a ROM)", err);
 		rw = vmmem_memory_new(specs, 1, &err);
 		if (!rw)
-			fail("vmmem_memory_new", err);
+			bench_fail("vmmem_memory_new", err);
 		memset(vmmem_region_host(vmmem_memory_region(ro, 0)), 1, o.guest_size);
 		prefault(rw);
 		hro.mem = ro;
@@ -412,7 +332,7 @@ readonly_lines(void)
 	     "readonly_read_obj_ratio", run_read_obj, &hro, run_read_obj, &hrw);
 	pair("readonly_write_obj_u64_hot", "readonly_none_write_obj_u64_hot",
 	     "readonly_write_obj_ratio", run_write_obj, &hro, run_write_obj, &hrw);
-	if (!o.list) {
+	if (!bench.list) {
 		vmmem_memory_unref(ro);
 		vmmem_memory_unref(rw);
 	}
@@ -433,33 +353,33 @@ add_lines(unsigned n, uint32_t flags, const char *suffix)
 	unsigned rounds = 0;
 
 	snprintf(name, sizeof(name), "hotplug_add_region_us_r%u%s", n, suffix);
-	if (!wanted(name, "us/op"))
+	if (!bench_wanted(name, "us/op"))
 		return;
 	s = specs_for(n * each, n, 0, 0);
 	sp = space_new(s, n, flags);
 	extra.start = vmmem_guest_addr(n * each);
-	for (unsigned r = 0; r < o.reps; r++) {
+	for (unsigned r = 0; r < bench.reps; r++) {
 		double t0, t, sum = 0;
 		unsigned k = 0;
 
 		/* Each repetition: as many adds as fit in min_time, at least 3. */
 		do {
-			t0 = now();
+			t0 = bench_now();
 			if (!vmmem_space_add_region(sp, &extra, &err))
-				fail("vmmem_space_add_region", err);
-			t = now() - t0;
+				bench_fail("vmmem_space_add_region", err);
+			t = bench_now() - t0;
 			sum += t;
 			k++;
 			if (!vmmem_space_remove_region(sp, "extra", &err))
-				fail("vmmem_space_remove_region", err);
-		} while (k < 3 || sum < o.min_time);
+				bench_fail("vmmem_space_remove_region", err);
+		} while (k < 3 || sum < bench.min_time);
 		samples[r] = sum / k;
 		total += sum;
 		rounds += k;
 	}
 	(void)total;
 	(void)rounds;
-	printf("%s %.2f us/op\n", name, median(samples, o.reps) * 1e6);
+	printf("%s %.2f us/op\n", name, bench_median(samples, bench.reps) * 1e6);
 	fflush(stdout);
 	vmmem_space_free(sp);
 	free_specs(s, n);
@@ -477,11 +397,11 @@ placement_lines(uint8_t *buf)
 	vmmem_space_t *sr = NULL, *sn = NULL;
 	GError *err = NULL;
 
-	if (!o.list) {
+	if (!bench.list) {
 		sr = space_new(&ram, 1, 0);
 		sn = space_new(&ram, 1, VMMEM_SPACE_NO_RESERVATION);
 		if (!vmmem_space_add_region(sr, &dimm, &err) || !vmmem_space_add_region(sn, &dimm, &err))
-			fail("vmmem_space_add_region", err);
+			bench_fail("vmmem_space_add_region", err);
 		hr.mem = vmmem_space_get(sr);
 		hn.mem = vmmem_space_get(sn);
 		prefault(hr.mem);
@@ -492,7 +412,7 @@ placement_lines(uint8_t *buf)
 	pair("hotadded_write_slice_4k_straddle_reserved", "hotadded_write_slice_4k_straddle_unplaced",
 	     "hotadded_straddle_ratio_reserved_vs_unplaced", run_write_slice_straddle, &hr,
 	     run_write_slice_straddle, &hn);
-	if (!o.list) {
+	if (!bench.list) {
 		vmmem_space_put(sr, hr.mem);
 		vmmem_space_put(sn, hn.mem);
 		vmmem_space_free(sr);
@@ -531,7 +451,7 @@ reader(void *arg)
 			x = x * 6364136223846793005ull + 1442695040888963407ull;
 			if (!VMMEM_MEMORY_READ_OBJ(m, vmmem_guest_addr(((x >> 11) % rs->size) & ~7ull), &v,
 						   NULL))
-				fail("reader read_obj", NULL);
+				bench_fail("reader read_obj", NULL);
 			acc += v;
 		}
 		vmmem_space_put(rs->space, m);
@@ -565,18 +485,18 @@ reader_throughput(vmmem_space_t *sp, uint64_t size, unsigned t, bool hotplug)
 	 * --reader-secs lasts. */
 	while (__atomic_load_n(&rs.started, __ATOMIC_ACQUIRE) < t)
 		usleep(100);
-	t0 = now();
+	t0 = bench_now();
 	end = t0 + o.reader_secs;
 	next = t0;
-	while (now() < end) {
+	while (bench_now() < end) {
 		if (hotplug) {
 			/* 1000 changes a second: add at even ticks, remove at odd. */
 			next += 0.001;
 			if (!(changes & 1 ? vmmem_space_remove_region(sp, "dimm", &err)
 					  : vmmem_space_add_region(sp, &dimm, &err)))
-				fail("hotplug writer", err);
+				bench_fail("hotplug writer", err);
 			changes++;
-			while (now() < next)
+			while (bench_now() < next)
 				usleep(50);
 		} else {
 			usleep(1000);
@@ -589,7 +509,7 @@ reader_throughput(vmmem_space_t *sp, uint64_t size, unsigned t, bool hotplug)
 	}
 	if (changes & 1)
 		vmmem_space_remove_region(sp, "dimm", NULL);
-	return (double)total / (now() - t0);
+	return (double)total / (bench_now() - t0);
 }
 
 static void
@@ -603,11 +523,11 @@ hotplug_read_lines(unsigned t)
 	snprintf(name, sizeof(name), "hotplug_read_ratio_t%u", t);
 	snprintf(with, sizeof(with), "hotplug_reads_per_us_with_writer_t%u", t);
 	snprintf(without, sizeof(without), "hotplug_reads_per_us_no_writer_t%u", t);
-	if (o.list) {
+	if (bench.list) {
 		printf("%s x\n%s reads/us\n%s reads/us\n", name, with, without);
 		return;
 	}
-	if (!wanted(name, "x"))
+	if (!bench_wanted(name, "x"))
 		return;
 	s = specs_for(o.guest_size, 8, 0, 0);
 	sp = space_new(s, 8, 0);
@@ -616,12 +536,12 @@ hotplug_read_lines(unsigned t)
 		prefault(m);
 		vmmem_space_put(sp, m);
 	}
-	for (unsigned r = 0; r < o.reps; r++) {
+	for (unsigned r = 0; r < bench.reps; r++) {
 		a[r] = reader_throughput(sp, o.guest_size, t, true);
 		b[r] = reader_throughput(sp, o.guest_size, t, false);
 	}
 	{
-		double ma = median(a, o.reps), mb = median(b, o.reps);
+		double ma = bench_median(a, bench.reps), mb = bench_median(b, bench.reps);
 		printf("%s %.2f reads/us\n%s %.2f reads/us\n%s %.3f x\n", with, ma / 1e6, without,
 		       mb / 1e6, name, ma / mb);
 	}
@@ -641,16 +561,13 @@ main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int c = bench_parse_arg(argc, argv, &i, usage);
 
-		if (!strcmp(a, "--list")) {
-			o.list = true;
-		} else if (!strcmp(a, "--filter") && v) {
-			o.filter = v, i++;
-		} else if (!strcmp(a, "--reps") && v) {
-			o.reps = (unsigned)atoi(v), i++;
-		} else if (!strcmp(a, "--min-time") && v) {
-			o.min_time = atof(v), i++;
-		} else if (!strcmp(a, "--reader-secs") && v) {
+		if (c == BENCH_ARG_HELP)
+			return 0;
+		if (c == BENCH_ARG_DONE)
+			continue;
+		if (!strcmp(a, "--reader-secs") && v) {
 			o.reader_secs = atof(v), i++;
 		} else if (!strcmp(a, "--guest-size") && v) {
 			if (vmmem_parse_size(v, &o.guest_size, NULL) != VMMEM_SIZE_OK) {
@@ -658,24 +575,19 @@ main(int argc, char **argv)
 				return 2;
 			}
 			i++;
-		} else if (!strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			return 0;
 		} else {
-			fprintf(stderr, "vmmem-hotplug-bench: unknown or incomplete argument '%s'\n%s", a,
-				usage);
-			return 2;
+			return bench_bad_arg(a, usage);
 		}
 	}
-	if (o.reps < 1 || o.reps > 63 || o.min_time <= 0 || o.guest_size < 16 * MIB) {
+	if (!bench_opts_valid() || o.guest_size < 16 * MIB) {
 		fprintf(stderr, "vmmem-hotplug-bench: --reps 1..63, --min-time > 0, --guest-size >= 16M\n");
 		return 2;
 	}
 	buf = mmap(NULL, 4 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(buf, 0x5a, 4 * KIB);
-	if (!o.list)
+	if (!bench.list)
 		fprintf(stderr, "# vmmem-hotplug-bench %s; min_time=%gs reps=%u guest_size=%" PRIu64
-			" reader_secs=%g\n", vmmem_version(), o.min_time, o.reps, o.guest_size,
+			" reader_secs=%g\n", vmmem_version(), bench.min_time, bench.reps, o.guest_size,
 			o.reader_secs);
 	space_lines(1, buf);
 	space_lines(512, buf);

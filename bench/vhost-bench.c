@@ -25,6 +25,8 @@
 
 #include <vmmem/vmmem.h>
 
+#include "harness.h"
+
 #ifdef VMMEM_BENCH_DPDK
 /* The C peer: DPDK's inline lookup over the same table (headers only). */
 #include <rte_vhost.h>
@@ -37,54 +39,8 @@
 #define HOT 1024u
 #define LEN 64 /* bytes translated: a descriptor's buffer head */
 
-static struct {
-	double min_time;
-	unsigned reps;
-	bool list;
-	const char *filter;
-} o = { 0.05, 5, false, NULL };
+struct bench_harness bench = { "vmmem-vhost-bench", 0.05, 5, false, NULL };
 static volatile uintptr_t sink;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void G_GNUC_NORETURN
-fail(const char *what, GError *err)
-{
-	fprintf(stderr, "vmmem-vhost-bench: %s: %s\n", what, err ? err->message : "failed");
-	exit(1);
-}
-
-static bool
-wanted(const char *name, const char *unit)
-{
-	if (o.list) {
-		printf("%s %s\n", name, unit);
-		return false;
-	}
-	return !o.filter || strstr(name, o.filter);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /* ---- building a table through the messages ---- */
 
@@ -94,7 +50,7 @@ slot_fd(void)
 	int fd = memfd_create("vhost-bench", MFD_CLOEXEC);
 
 	if (fd < 0 || ftruncate(fd, (off_t)SLOT) != 0)
-		fail("memfd", NULL);
+		bench_fail("memfd", NULL);
 	return fd;
 }
 
@@ -110,7 +66,7 @@ mem_reg(vmmem_vhost_mem_t *vm, bool add, unsigned i, int fd)
 	ok = add ? vmmem_vhost_mem_add_mem_reg(vm, p, sizeof(p), &fd, 1, &err)
 		 : vmmem_vhost_mem_rem_mem_reg(vm, p, sizeof(p), &fd, fd >= 0, &err);
 	if (!ok)
-		fail(add ? "ADD_MEM_REG" : "REM_MEM_REG", err);
+		bench_fail(add ? "ADD_MEM_REG" : "REM_MEM_REG", err);
 }
 
 static vmmem_vhost_mem_t *
@@ -120,7 +76,7 @@ table(unsigned n)
 	vmmem_vhost_mem_t *vm = vmmem_vhost_mem_new(NULL, &err);
 
 	if (!vm)
-		fail("vmmem_vhost_mem_new", err);
+		bench_fail("vmmem_vhost_mem_new", err);
 	for (unsigned i = 0; i < n; i++)
 		mem_reg(vm, true, i, slot_fd());
 	return vm;
@@ -137,8 +93,9 @@ struct xlate {
 };
 
 static void
-run_gpa(struct xlate *x, uint64_t n)
+run_gpa(void *ctx, uint64_t n)
 {
+	struct xlate *x = ctx;
 	uintptr_t acc = 0;
 
 	for (uint64_t i = 0; i < n; i++) {
@@ -146,22 +103,23 @@ run_gpa(struct xlate *x, uint64_t n)
 		void *h = vmmem_vhost_gpa_to_host(x->m, vmmem_guest_addr(x->gpa[i & (HOT - 1)]), &len);
 
 		if (!h || len != LEN)
-			fail("gpa_to_host", NULL);
+			bench_fail("gpa_to_host", NULL);
 		acc += (uintptr_t)h;
 	}
 	sink = acc;
 }
 
 static void
-run_uva(struct xlate *x, uint64_t n)
+run_uva(void *ctx, uint64_t n)
 {
+	struct xlate *x = ctx;
 	uintptr_t acc = 0;
 
 	for (uint64_t i = 0; i < n; i++) {
 		void *h = vmmem_vhost_uva_to_host(x->m, x->uva[i & (HOT - 1)], LEN, NULL);
 
 		if (!h)
-			fail("uva_to_host", NULL);
+			bench_fail("uva_to_host", NULL);
 		acc += (uintptr_t)h;
 	}
 	sink = acc;
@@ -169,15 +127,16 @@ run_uva(struct xlate *x, uint64_t n)
 
 #ifdef VMMEM_BENCH_DPDK
 static void
-run_dpdk(struct xlate *x, uint64_t n)
+run_dpdk(void *ctx, uint64_t n)
 {
+	struct xlate *x = ctx;
 	uintptr_t acc = 0;
 
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t len = LEN, va = rte_vhost_va_from_guest_pa(x->dpdk, x->gpa[i & (HOT - 1)], &len);
 
 		if (!va || len != LEN)
-			fail("rte_vhost_va_from_guest_pa", NULL);
+			bench_fail("rte_vhost_va_from_guest_pa", NULL);
 		acc += (uintptr_t)va;
 	}
 	sink = acc;
@@ -204,21 +163,6 @@ dpdk_table(const vmmem_memory_t *m)
 }
 #endif
 
-typedef void (*run_fn)(struct xlate *x, uint64_t n);
-
-static uint64_t
-calibrate(run_fn run, struct xlate *x)
-{
-	for (uint64_t n = 16;; n *= 4) {
-		double t = now(), dt;
-
-		run(x, n);
-		dt = now() - t;
-		if (dt >= o.min_time * 0.1)
-			return (uint64_t)(o.min_time / (dt / (double)n)) + 1;
-	}
-}
-
 /* vhost_gpa_to_va_rand_rN (vmmem_vhost_gpa_to_host of 64 bytes: the
  * inline bounds-checked guest lookup), vhost_uva_to_va_rand_rN (the frontend-address table)
  * and, with DPDK installed, dpdk_gpa_to_va_rand_rN (its inline lookup on
@@ -230,10 +174,11 @@ xlate_lines(unsigned n)
 	struct xlate x;
 	vmmem_vhost_mem_t *vm;
 	vmmem_space_t *sp;
-	run_fn run[3] = { run_gpa, run_uva, NULL };
+	bench_run_fn run[3] = { run_gpa, run_uva, NULL };
+	void *ctx[3] = { &x, &x, &x };
 	unsigned k_n = 2;
-	uint64_t batch[3], seed = 0x9e3779b97f4a7c15ull ^ n;
-	double s[3][64];
+	uint64_t seed = 0x9e3779b97f4a7c15ull ^ n;
+	double med[3];
 	bool w;
 
 	snprintf(name[0], sizeof(name[0]), "vhost_gpa_to_va_rand_r%u", n);
@@ -246,9 +191,9 @@ xlate_lines(unsigned n)
 #endif
 	w = false;
 	for (unsigned k = 0; k < k_n; k++)
-		w = wanted(name[k], "ns/op") || w;
+		w = bench_wanted(name[k], "ns/op") || w;
 	if (k_n == 3)
-		w = wanted(ratio, "x") || w;
+		w = bench_wanted(ratio, "x") || w;
 	if (!w)
 		return;
 	vm = table(n);
@@ -266,19 +211,12 @@ xlate_lines(unsigned n)
 #ifdef VMMEM_BENCH_DPDK
 	x.dpdk = dpdk_table(x.m);
 #endif
-	for (unsigned k = 0; k < k_n; k++)
-		batch[k] = calibrate(run[k], &x);
-	for (unsigned r = 0; r < o.reps; r++)
-		for (unsigned k = 0; k < k_n; k++) {
-			double t = now();
-			run[k](&x, batch[k]);
-			s[k][r] = (now() - t) / (double)batch[k];
-		}
+	bench_alternate(run, ctx, k_n, med);
 	vmmem_space_put(sp, x.m);
 	for (unsigned k = 0; k < k_n; k++)
-		printf("%s %.2f ns/op\n", name[k], median(s[k], o.reps) * 1e9);
+		printf("%s %.2f ns/op\n", name[k], med[k] * 1e9);
 	if (k_n == 3)
-		printf("%s %.3f x\n", ratio, median(s[0], o.reps) / median(s[2], o.reps));
+		printf("%s %.3f x\n", ratio, med[0] / med[2]);
 	fflush(stdout);
 #ifdef VMMEM_BENCH_DPDK
 	g_free(x.dpdk);
@@ -311,7 +249,7 @@ reader(void *arg)
 			if (!VMMEM_MEMORY_READ_OBJ(m, vmmem_guest_addr(GPA((x >> 33) % rs->n) +
 								       (((x >> 11) % 4096) & ~7ull)),
 						   &v, NULL))
-				fail("reader read_obj", NULL);
+				bench_fail("reader read_obj", NULL);
 			acc += v;
 		}
 		vmmem_space_put(rs->space, m);
@@ -332,28 +270,28 @@ add_lines(const char *name, bool with_reader)
 	struct readers rs = { .n = n };
 	vmmem_vhost_mem_t *vm;
 	pthread_t th;
-	double samples[64], t0 = now();
+	double samples[64], t0 = bench_now();
 	unsigned total = 0;
 
-	if (!wanted(name, "us/op"))
+	if (!bench_wanted(name, "us/op"))
 		return;
 	vm = table(n);
 	rs.space = vmmem_vhost_mem_space(vm);
 	if (with_reader)
 		pthread_create(&th, NULL, reader, &rs);
-	for (unsigned r = 0; r < o.reps; r++) {
+	for (unsigned r = 0; r < bench.reps; r++) {
 		double sum = 0;
 		unsigned k = 0;
 
 		do {
 			int fd = slot_fd(); /* not timed: the frontend's work */
-			double t = now();
+			double t = bench_now();
 
 			mem_reg(vm, true, n, fd);
-			sum += now() - t;
+			sum += bench_now() - t;
 			k++;
 			mem_reg(vm, false, n, -1);
-		} while (k < 3 || sum < o.min_time);
+		} while (k < 3 || sum < bench.min_time);
 		samples[r] = sum / k;
 		total += k;
 	}
@@ -361,8 +299,8 @@ add_lines(const char *name, bool with_reader)
 	if (with_reader)
 		pthread_join(th, NULL);
 	fprintf(stderr, "# %s: %u adds at 509 slots, reader did %.1f reads/us\n", name, total,
-		(double)rs.ops / ((now() - t0) * 1e6));
-	printf("%s %.2f us/op\n", name, median(samples, o.reps) * 1e6);
+		(double)rs.ops / ((bench_now() - t0) * 1e6));
+	printf("%s %.2f us/op\n", name, bench_median(samples, bench.reps) * 1e6);
 	fflush(stdout);
 	vmmem_vhost_mem_free(vm);
 }
@@ -374,32 +312,20 @@ int
 main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int c = bench_parse_arg(argc, argv, &i, usage);
 
-		if (!strcmp(a, "--list")) {
-			o.list = true;
-		} else if (!strcmp(a, "--filter") && v) {
-			o.filter = v, i++;
-		} else if (!strcmp(a, "--reps") && v) {
-			o.reps = (unsigned)atoi(v), i++;
-		} else if (!strcmp(a, "--min-time") && v) {
-			o.min_time = atof(v), i++;
-		} else if (!strcmp(a, "--help")) {
-			fputs(usage, stdout);
+		if (c == BENCH_ARG_HELP)
 			return 0;
-		} else {
-			fprintf(stderr, "vmmem-vhost-bench: unknown or incomplete argument '%s'\n%s", a,
-				usage);
-			return 2;
-		}
+		if (c != BENCH_ARG_DONE)
+			return bench_bad_arg(argv[i], usage);
 	}
-	if (o.reps < 1 || o.reps > 63 || o.min_time <= 0) {
+	if (!bench_opts_valid()) {
 		fprintf(stderr, "vmmem-vhost-bench: bad --reps (1..63) or --min-time (> 0)\n");
 		return 2;
 	}
-	if (!o.list)
+	if (!bench.list)
 		fprintf(stderr, "# vmmem-vhost-bench %s; min_time=%gs reps=%u\n", vmmem_version(),
-			o.min_time, o.reps);
+			bench.min_time, bench.reps);
 	xlate_lines(1);
 	xlate_lines(8);
 	xlate_lines(509);

@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
-# make docs (docs/build-api) passes on the headers as they are and fails,
-# naming it, on a public function added without a comment, and on a
-# symbol that docs/undocumented.txt still lists after it got one. Both on
-# a copy of include/ and docs/. TAP output; SKIP without doxygen.
+# make docs (docs/build-api) passes on the headers as they are (every
+# public symbol documented) and fails, naming it and its header, on a
+# public function, a macro or a struct member added without a comment.
+# On copies of include/ and docs/. TAP output; SKIP without doxygen.
 set -u
 src=${VMMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${VMMEM_TOP_BUILDDIR:-$src}
@@ -25,7 +25,7 @@ run() {
 		sed 's/^/# /' "$tmp/$1.log"
 	fi
 }
-for v in same added listed; do
+for v in same added macro member; do
 	mkdir -p "$tmp/$v/include" && cp -R "$src/include/vmmem" "$tmp/$v/include/" &&
 		cp "$build/include/vmmem/version.h" "$tmp/$v/include/vmmem/" &&
 		cp -R "$src/docs" "$tmp/$v/docs" && chmod -R u+w "$tmp/$v" || { echo "Bail out! copy"; exit 1; }
@@ -33,11 +33,17 @@ for v in same added listed; do
 done
 sed 's|^#endif /\* VMMEM_SIZE_H \*/|VMMEM_API int vmmem_docs_test_undocumented(void);\n&|' \
 	"$src/include/vmmem/size.h" >"$tmp/added/include/vmmem/size.h"
-echo vmmem_docs_test_gone >>"$tmp/listed/docs/undocumented.txt"
+sed 's|^#endif /\* VMMEM_SIZE_H \*/|#define VMMEM_DOCS_TEST_MACRO 1\n&|' \
+	"$src/include/vmmem/size.h" >"$tmp/macro/include/vmmem/size.h"
+sed 's|^\([[:space:]]*\)size_t struct_size;\(.*\)$|&\n\1int docs_test_member;|' \
+	"$src/include/vmmem/space.h" >"$tmp/member/include/vmmem/space.h"
 cmp -s "$src/include/vmmem/size.h" "$tmp/added/include/vmmem/size.h" &&
 	{ echo "Bail out! the edit of size.h matched nothing: update the test to the header"; exit 1; }
-run same 0 'html/index.html' "the headers as they are pass"
-run added 1 'vmmem_docs_test_undocumented' "a public function without a comment fails, named"
-run listed 1 'vmmem_docs_test_gone' "a listed symbol that is no longer undocumented fails, named"
+cmp -s "$src/include/vmmem/space.h" "$tmp/member/include/vmmem/space.h" &&
+	{ echo "Bail out! the edit of space.h matched nothing: update the test to the header"; exit 1; }
+run same 0 'every public symbol documented' "the headers as they are pass: every public symbol is documented"
+run added 1 'vmmem_docs_test_undocumented (include/vmmem/size.h:' "a public function without a comment fails, named with its header"
+run macro 1 'VMMEM_DOCS_TEST_MACRO (include/vmmem/size.h:' "a public macro without a comment fails, named"
+run member 1 'vmmem_space_options.docs_test_member (include/vmmem/space.h:' "a struct member without a comment fails, named with its struct"
 echo "1..$n"
 exit $fail

@@ -49,14 +49,37 @@ extern "C" {
  * On a guest memory
  * ------------------------------------------------------------------------ */
 
+/**
+ * Copies up to `len` bytes of guest memory at `addr` into `buf`, as far as
+ * memory is backed contiguously from `addr` (crossing into adjacent
+ * regions). *done (if not NULL) gets the number of bytes copied, which is
+ * less than `len` when a hole or 2^64 ends the range.
+ *
+ * Returns true if at least one byte (or, for len 0, none) was copied;
+ * false with VMMEM_ERROR_INVALID_ADDRESS if no byte is backed at `addr`,
+ * or VMMEM_ERROR_REGION_LOST if the region lost its pages (SIGBUS).
+ * Thread-safe.
+ */
 VMMEM_API bool vmmem_memory_read(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *buf,
 				 size_t len, size_t *done, GError **error);
+/**
+ * Copies up to `len` bytes from `buf` into guest memory at `addr`, as far
+ * as memory is backed contiguously from `addr`; *done (if not NULL) gets
+ * the count. The pages written are marked in the dirty log, if the memory
+ * has one. Errors as vmmem_memory_read(). Thread-safe.
+ */
 VMMEM_API bool vmmem_memory_write(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 				  const void *buf, size_t len, size_t *done, GError **error);
 /* Out of line: the whole of read_slice / write_slice (the inline wrappers
  * below only take the common case of a copy inside one region). */
 VMMEM_API bool vmmem_memory_read_slice_slow(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 					    void *buf, size_t len, GError **error);
+/**
+ * The out-of-line part of vmmem_memory_write_slice() (the ranges its
+ * inline fast path does not take): call vmmem_memory_write_slice()
+ * instead. Same contract: all or nothing, VMMEM_ERROR_INVALID_ADDRESS or
+ * VMMEM_ERROR_PARTIAL_RANGE with guest memory unchanged.
+ */
 VMMEM_API bool vmmem_memory_write_slice_slow(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 					     const void *buf, size_t len, GError **error);
 
@@ -110,6 +133,16 @@ vmmem_memory_read_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void
 	return vmmem_memory_read_slice_slow(mem, addr, buf, len, error);
 }
 
+/**
+ * Writes exactly `len` bytes from `buf` to guest memory at `addr`, or
+ * nothing: the whole range must be backed (it may cross adjacent
+ * regions). Returns false with VMMEM_ERROR_INVALID_ADDRESS (nothing at
+ * `addr`) or VMMEM_ERROR_PARTIAL_RANGE (the range runs into a hole or past
+ * 2^64; the message gives the first unbacked address and both lengths),
+ * guest memory unchanged. Marks the written pages in the dirty log.
+ * Inline: a copy of more than 8 bytes inside one region is a lookup, a
+ * bounds check and a memcpy. Thread-safe.
+ */
 static inline bool
 vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *buf,
 			 size_t len, GError **error)
@@ -131,6 +164,14 @@ vmmem_memory_write_slice(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, con
 VMMEM_API bool vmmem_memory_load(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 				 unsigned width, vmmem_memory_order_t order, uint64_t *out,
 				 GError **error);
+/**
+ * Atomic store of the low `width` bytes (1, 2, 4 or 8) of `value` at
+ * `addr`, with the C11 memory `order` (a store order: relaxed, release or
+ * seq_cst). Returns false with VMMEM_ERROR_MISALIGNED if `addr` is not a
+ * multiple of `width`, VMMEM_ERROR_INVALID_ARGUMENT for another width,
+ * VMMEM_ERROR_INVALID_ADDRESS if nothing is backed there. Marks the page
+ * in the dirty log. Prefer the typed vmmem_memory_store_u8() ... _u64().
+ */
 VMMEM_API bool vmmem_memory_store(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 				  unsigned width, uint64_t value, vmmem_memory_order_t order,
 				  GError **error);
@@ -145,11 +186,34 @@ VMMEM_API bool vmmem_memory_store(const vmmem_memory_t *mem, vmmem_guest_addr_t 
  * VMMEM_ERROR_IO. Bytes read before a failure stay in guest memory. */
 VMMEM_API bool vmmem_memory_read_from_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 					 int fd, size_t len, size_t *done, GError **error);
+/**
+ * Reads exactly `len` bytes from `fd` into guest memory at `addr`
+ * (readv(2) straight into the mappings, looping and retrying EINTR). The
+ * whole range must be backed, else VMMEM_ERROR_INVALID_ADDRESS or
+ * VMMEM_ERROR_PARTIAL_RANGE before any I/O. End of file first is
+ * VMMEM_ERROR_SHORT_TRANSFER, a failed read VMMEM_ERROR_IO (with
+ * vmmem_error_get_errno()); the bytes read before that stay in guest
+ * memory and are marked dirty. Thread-safe.
+ */
 VMMEM_API bool vmmem_memory_read_exact_from_fd(const vmmem_memory_t *mem,
 					       vmmem_guest_addr_t addr, int fd, size_t len,
 					       GError **error);
+/**
+ * One writev(2) of guest memory at `addr` to `fd`, over the backed prefix
+ * of [addr, addr + len) (retrying EINTR); *done gets the bytes written,
+ * which may be fewer than asked (a pipe, a socket). Returns false with
+ * VMMEM_ERROR_INVALID_ADDRESS if nothing is backed at `addr`, or
+ * VMMEM_ERROR_IO. Thread-safe.
+ */
 VMMEM_API bool vmmem_memory_write_to_fd(const vmmem_memory_t *mem, vmmem_guest_addr_t addr,
 					int fd, size_t len, size_t *done, GError **error);
+/**
+ * Writes exactly `len` bytes of guest memory at `addr` to `fd`, looping
+ * over short writes and retrying EINTR. The whole range must be backed
+ * (else VMMEM_ERROR_INVALID_ADDRESS / VMMEM_ERROR_PARTIAL_RANGE before any
+ * I/O); a write of zero bytes is VMMEM_ERROR_SHORT_TRANSFER, a failed one
+ * VMMEM_ERROR_IO. Thread-safe.
+ */
 VMMEM_API bool vmmem_memory_write_all_to_fd(const vmmem_memory_t *mem,
 					    vmmem_guest_addr_t addr, int fd, size_t len,
 					    GError **error);
@@ -218,6 +282,12 @@ vmmem__store_once(uint8_t *host, const void *obj, size_t size)
  * reached an out-of-line call, the compiler would have to keep the
  * caller's variable in memory and reload the lookup table on every
  * iteration of the caller's loop. */
+/**
+ * Reads a `size`-byte plain-data value at `addr` into `obj`, all or
+ * nothing (errors as vmmem_memory_read_slice()); 1, 2, 4 and 8 bytes at
+ * natural alignment are loaded in one access, never torn. Usually called
+ * as VMMEM_MEMORY_READ_OBJ().
+ */
 static inline bool
 vmmem_memory_read_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *obj,
 		      size_t size, GError **error)
@@ -238,6 +308,14 @@ vmmem_memory_read_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, void *
 	return true;
 }
 
+/**
+ * Writes the `size`-byte plain-data value at `obj` to guest memory at
+ * `addr`, all or nothing (errors as vmmem_memory_write_slice()). A value
+ * of 1, 2, 4 or 8 bytes at an address aligned to its size is stored in
+ * one access, so a concurrent reader never sees it torn. Inline: an
+ * aligned value inside a region costs a lookup, a bounds check and a
+ * store. Marks the page dirty. Usually called as VMMEM_MEMORY_WRITE_OBJ().
+ */
 static inline bool
 vmmem_memory_write_obj(const vmmem_memory_t *mem, vmmem_guest_addr_t addr, const void *obj,
 		       size_t size, GError **error)
@@ -314,38 +392,120 @@ VMMEM__MEMORY_ATOMICS_(64)
  * On one region (region-relative addresses; never crosses into another)
  * ------------------------------------------------------------------------ */
 
+/**
+ * Copies up to `len` bytes at region offset `addr` into `buf`, stopping at
+ * the region's end (never crossing into another region); *done gets the
+ * count. VMMEM_ERROR_INVALID_ADDRESS if `addr` is at or past the end with
+ * len > 0; VMMEM_ERROR_REGION_LOST if the region lost its pages.
+ * Thread-safe.
+ */
 VMMEM_API bool vmmem_region_read(const vmmem_region_t *r, vmmem_region_addr_t addr, void *buf,
 				 size_t len, size_t *done, GError **error);
+/**
+ * Copies up to `len` bytes from `buf` to region offset `addr`, stopping at
+ * the region's end; *done gets the count (0 on failure). Errors as
+ * vmmem_region_read(). The pages written are marked in the dirty log of
+ * the region's memory, if it tracks dirty pages. Thread-safe.
+ */
 VMMEM_API bool vmmem_region_write(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				  const void *buf, size_t len, size_t *done, GError **error);
+/**
+ * Reads exactly `len` bytes at region offset `addr` into `buf`, or
+ * nothing: VMMEM_ERROR_INVALID_ADDRESS if `addr` is past the end,
+ * VMMEM_ERROR_PARTIAL_RANGE if the range runs past it (the message gives
+ * the lengths asked for and available); `buf` is then unchanged.
+ * Thread-safe.
+ */
 VMMEM_API bool vmmem_region_read_slice(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				       void *buf, size_t len, GError **error);
+/**
+ * Writes exactly `len` bytes from `buf` at region offset `addr`, or
+ * nothing (errors as vmmem_region_read_slice(), region unchanged). Marks
+ * the pages dirty. Thread-safe.
+ */
 VMMEM_API bool vmmem_region_write_slice(const vmmem_region_t *r, vmmem_region_addr_t addr,
 					const void *buf, size_t len, GError **error);
+/**
+ * Reads the `size`-byte plain-data value at region offset `addr` into
+ * `obj`, all or nothing (errors as vmmem_region_read_slice()); 1, 2, 4 and
+ * 8 bytes at natural alignment in one access. See VMMEM_REGION_READ_OBJ().
+ */
 VMMEM_API bool vmmem_region_read_obj(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				     void *obj, size_t size, GError **error);
+/**
+ * Writes the `size`-byte plain-data value at `obj` to region offset
+ * `addr`, all or nothing; 1, 2, 4 and 8 bytes at natural alignment in one
+ * access, never torn. Marks the page dirty. See VMMEM_REGION_WRITE_OBJ().
+ */
 VMMEM_API bool vmmem_region_write_obj(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				      const void *obj, size_t size, GError **error);
+/** Reads *ptr from region offset `addr`: VMMEM_REGION_READ_OBJ(r, off, &desc, &err). */
 #define VMMEM_REGION_READ_OBJ(r, addr, ptr, err) \
 	vmmem_region_read_obj((r), (addr), (ptr), sizeof(*(ptr)), (err))
+/** Writes *ptr to region offset `addr` with vmmem_region_write_obj(). */
 #define VMMEM_REGION_WRITE_OBJ(r, addr, ptr, err) \
 	vmmem_region_write_obj((r), (addr), (ptr), sizeof(*(ptr)), (err))
+/**
+ * Atomic load of a `width`-byte (1, 2, 4, 8) integer at region offset
+ * `addr` with the C11 memory `order`, zero-extended into *out.
+ * VMMEM_ERROR_MISALIGNED if `addr` is not a multiple of `width`,
+ * VMMEM_ERROR_INVALID_ARGUMENT for another width,
+ * VMMEM_ERROR_INVALID_ADDRESS / _PARTIAL_RANGE outside the region. The
+ * typed vmmem_region_load_u8() ... _u64() are the usual entry points.
+ */
 VMMEM_API bool vmmem_region_load(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				 unsigned width, vmmem_memory_order_t order, uint64_t *out,
 				 GError **error);
+/**
+ * Atomic store of the low `width` bytes of `value` at region offset
+ * `addr`, with the C11 memory `order`; errors as vmmem_region_load().
+ * Marks the page dirty.
+ */
 VMMEM_API bool vmmem_region_store(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				  unsigned width, uint64_t value, vmmem_memory_order_t order,
 				  GError **error);
+/**
+ * One readv(2) from `fd` into the region at offset `addr`, at most up to
+ * the region's end, retrying EINTR; *done gets the count (0 at end of
+ * file). VMMEM_ERROR_INVALID_ADDRESS past the end, VMMEM_ERROR_IO if the
+ * read fails. The bytes read are marked dirty, even on failure.
+ */
 VMMEM_API bool vmmem_region_read_from_fd(const vmmem_region_t *r, vmmem_region_addr_t addr,
 					 int fd, size_t len, size_t *done, GError **error);
+/**
+ * Reads exactly `len` bytes from `fd` into the region at offset `addr`,
+ * looping. The range must lie inside the region (else
+ * VMMEM_ERROR_INVALID_ADDRESS / _PARTIAL_RANGE before any I/O); end of
+ * file first is VMMEM_ERROR_SHORT_TRANSFER, a failed read VMMEM_ERROR_IO.
+ * Bytes read before a failure stay and are marked dirty.
+ */
 VMMEM_API bool vmmem_region_read_exact_from_fd(const vmmem_region_t *r,
 					       vmmem_region_addr_t addr, int fd, size_t len,
 					       GError **error);
+/**
+ * One writev(2) of the region from offset `addr` to `fd`, at most up to
+ * the region's end, retrying EINTR; *done gets the bytes written.
+ * VMMEM_ERROR_INVALID_ADDRESS past the end, VMMEM_ERROR_IO on failure.
+ */
 VMMEM_API bool vmmem_region_write_to_fd(const vmmem_region_t *r, vmmem_region_addr_t addr,
 					int fd, size_t len, size_t *done, GError **error);
+/**
+ * Writes exactly `len` bytes of the region from offset `addr` to `fd`,
+ * looping over short writes. The range must lie inside the region (else
+ * VMMEM_ERROR_INVALID_ADDRESS / _PARTIAL_RANGE before any I/O); a write of
+ * zero bytes is VMMEM_ERROR_SHORT_TRANSFER, a failed one VMMEM_ERROR_IO.
+ */
 VMMEM_API bool vmmem_region_write_all_to_fd(const vmmem_region_t *r,
 					    vmmem_region_addr_t addr, int fd, size_t len,
 					    GError **error);
+/**
+ * A slice (host pointer and length) for [addr, addr + len) of the region,
+ * for zero-copy access; VMMEM_ERROR_INVALID_ADDRESS or
+ * VMMEM_ERROR_PARTIAL_RANGE if the range is not inside it. The slice is
+ * valid while the caller holds a reference to the region's memory; writes
+ * through it are not marked dirty: call vmmem_memory_mark_dirty() after
+ * them (<vmmem/dirty.h>).
+ */
 VMMEM_API bool vmmem_region_get_slice(const vmmem_region_t *r, vmmem_region_addr_t addr,
 				      size_t len, vmmem_slice_t *out, GError **error);
 /** vmmem_region_get_slice() for an intended access, as

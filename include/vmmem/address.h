@@ -21,17 +21,19 @@ extern "C" {
 
 /** A guest physical address. */
 typedef struct vmmem_guest_addr {
-	uint64_t raw;
+	uint64_t raw; /* the address as a number; read it, but build one with vmmem_guest_addr() */
 } vmmem_guest_addr_t;
 
 /** An offset from the start of one region. */
 typedef struct vmmem_region_addr {
-	uint64_t raw;
+	uint64_t raw; /* bytes from the region's first byte */
 } vmmem_region_addr_t;
 
 /** The last guest address, 2^64 - 1. */
 #define VMMEM_GUEST_ADDR_MAX UINT64_MAX
 
+/** The guest address `raw`: the one way from a number to a
+ * vmmem_guest_addr_t, so that each conversion is visible in the code. */
 static inline vmmem_guest_addr_t
 vmmem_guest_addr(uint64_t raw)
 {
@@ -39,6 +41,8 @@ vmmem_guest_addr(uint64_t raw)
 	return a;
 }
 
+/** The region-relative address (offset) `raw`; vmmem_region_to_offset()
+ * converts a guest address. */
 static inline vmmem_region_addr_t
 vmmem_region_addr(uint64_t raw)
 {

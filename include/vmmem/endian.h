@@ -15,12 +15,35 @@
 extern "C" {
 #endif
 
-typedef struct { uint16_t raw_le; } vmmem_le16_t;
-typedef struct { uint32_t raw_le; } vmmem_le32_t;
-typedef struct { uint64_t raw_le; } vmmem_le64_t;
-typedef struct { uint16_t raw_be; } vmmem_be16_t;
-typedef struct { uint32_t raw_be; } vmmem_be32_t;
-typedef struct { uint64_t raw_be; } vmmem_be64_t;
+/* Each type has the size and alignment of its integer, so it can stand in
+ * a struct that mirrors a guest structure. raw_le / raw_be is the value as
+ * stored in guest memory (in that byte order); convert with
+ * vmmem_le16_to_cpu() and friends rather than reading it directly. */
+
+/** A 16-bit little-endian value in guest memory (virtio fields). */
+typedef struct {
+	uint16_t raw_le; /* the bytes as stored, little-endian */
+} vmmem_le16_t;
+/** A 32-bit little-endian value in guest memory. */
+typedef struct {
+	uint32_t raw_le; /* the bytes as stored, little-endian */
+} vmmem_le32_t;
+/** A 64-bit little-endian value in guest memory. */
+typedef struct {
+	uint64_t raw_le; /* the bytes as stored, little-endian */
+} vmmem_le64_t;
+/** A 16-bit big-endian value in guest memory (network headers). */
+typedef struct {
+	uint16_t raw_be; /* the bytes as stored, big-endian */
+} vmmem_be16_t;
+/** A 32-bit big-endian value in guest memory. */
+typedef struct {
+	uint32_t raw_be; /* the bytes as stored, big-endian */
+} vmmem_be32_t;
+/** A 64-bit big-endian value in guest memory. */
+typedef struct {
+	uint64_t raw_be; /* the bytes as stored, big-endian */
+} vmmem_be64_t;
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define VMMEM_TO_LE_(bits, v) (v)

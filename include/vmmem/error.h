@@ -17,6 +17,7 @@
 extern "C" {
 #endif
 
+/** The error domain of every GError vmmem reports. */
 #define VMMEM_ERROR (vmmem_error_quark())
 
 /* Every error code, once: XX(NAME, value, message). The list generates the
@@ -59,12 +60,17 @@ extern "C" {
 	XX(NOMEM, 23, "the library could not allocate memory (the call changed nothing)")      \
 	XX(READ_ONLY, 24, "a write to a read-only region, refused before any byte moved")
 
+/** The codes of the VMMEM_ERROR domain (GError.code), one per cause, from
+ * VMMEM_ERROR_MAP: VMMEM_ERROR_INVALID_ADDRESS = 1 ... The values are ABI. */
 typedef enum vmmem_error_code {
 #define VMMEM_ERROR_ENUM_(name, value, message) VMMEM_ERROR_##name = (value),
 	VMMEM_ERROR_MAP(VMMEM_ERROR_ENUM_)
 #undef VMMEM_ERROR_ENUM_
 } vmmem_error_code_t;
 
+/** The GQuark of vmmem's error domain; use it as VMMEM_ERROR, e.g.
+ * g_error_matches(err, VMMEM_ERROR, VMMEM_ERROR_PARTIAL_RANGE).
+ * Thread-safe. */
 VMMEM_API GQuark vmmem_error_quark(void);
 
 /** The symbolic name of a code ("VMMEM_ERROR_PARTIAL_RANGE"), or "unknown".

@@ -37,7 +37,7 @@ typedef struct vmmem_region_spec {
 	uint64_t size;             /* bytes; non-zero, a multiple of the page size */
 	const char *provider;      /* provider name or path to a .so; NULL: "mmap" */
 	const struct vmmem_provider_option *options; /* for the provider */
-	size_t n_options;
+	size_t n_options;          /* entries in options; 0 if options is NULL */
 	uint32_t flags;            /* VMMEM_SPEC_* */
 } vmmem_region_spec_t;
 
@@ -118,7 +118,9 @@ VMMEM_API void *vmmem_memory_get_host_address(const vmmem_memory_t *mem, vmmem_g
 /* ---- Regions (borrowed from their memory; never freed by the caller) ---- */
 
 VMMEM_API const char *vmmem_region_name(const vmmem_region_t *region);
+/** The guest address of the region's first byte. */
 VMMEM_API vmmem_guest_addr_t vmmem_region_start(const vmmem_region_t *region);
+/** The region's size in bytes (never 0; a multiple of its page size). */
 VMMEM_API uint64_t vmmem_region_size(const vmmem_region_t *region);
 /** The guest address of the region's last byte. */
 VMMEM_API vmmem_guest_addr_t vmmem_region_last_addr(const vmmem_region_t *region);
@@ -136,8 +138,12 @@ VMMEM_API bool vmmem_region_read_only(const vmmem_region_t *region);
 VMMEM_API int vmmem_region_fd(const vmmem_region_t *region);
 /** The offset of the region's first byte within its fd. */
 VMMEM_API uint64_t vmmem_region_fd_offset(const vmmem_region_t *region);
-/** The provider's name ("mmap") and the file it was loaded from. */
+/** The name of the provider that created the region ("mmap"), from its
+ * descriptor; a static string of the provider, valid while the region lives. */
 VMMEM_API const char *vmmem_region_provider_name(const vmmem_region_t *region);
+/** The absolute path of the provider file the region's provider was
+ * loaded from (which file won the search path, for messages and `vmmem
+ * layout`); owned by the core, valid while the region lives. */
 VMMEM_API const char *vmmem_region_provider_path(const vmmem_region_t *region);
 /** True if `addr` falls inside the region. */
 VMMEM_API bool vmmem_region_contains(const vmmem_region_t *region, vmmem_guest_addr_t addr);

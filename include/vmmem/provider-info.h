@@ -40,7 +40,8 @@ typedef struct vmmem_provider_info {
 	char *name;        /* the descriptor's name; NULL if the file failed to load */
 	char *version;     /* the provider's own version ("" if it gives none) */
 	char *description; /* one line, or NULL */
-	unsigned abi_major, abi_minor; /* the provider ABI it was built for */
+	unsigned abi_major; /* the provider ABI major it was built for */
+	unsigned abi_minor; /* the provider ABI minor it was built for */
 	char **options;    /* NULL-terminated accepted option keys (empty if none) */
 	GError *error;     /* why the file failed to load, or NULL */
 	char *shadowed_by; /* a file of the same name earlier in the search path,

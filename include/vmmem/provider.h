@@ -68,7 +68,12 @@
 extern "C" {
 #endif
 
+/** The provider ABI major this header describes: a provider's must equal
+ * the loading core's (an incompatible change bumps it). */
 #define VMMEM_PROVIDER_ABI_MAJOR 1
+/** The provider ABI minor this header describes: grows when members are
+ * appended; a core loads providers built for any minor of its major
+ * (docs/provider-abi.md says what a newer minor may add). */
 #define VMMEM_PROVIDER_ABI_MINOR 2
 
 /** The smallest page size a provider may report. */
@@ -77,16 +82,24 @@ extern "C" {
 /** The name of the one symbol a provider exports. */
 #define VMMEM_PROVIDER_ENTRY_SYMBOL "vmmem_provider_entry"
 
+/** Put before the definition of vmmem_provider_entry() so that it is
+ * exported even when the provider builds with -fvisibility=hidden. */
 #if defined(__GNUC__)
 #define VMMEM_PROVIDER_EXPORT __attribute__((visibility("default")))
 #else
 #define VMMEM_PROVIDER_EXPORT
 #endif
 
-/** Region flags a provider reports in vmmem_provider_mapping.flags. */
-#define VMMEM_REGION_SHARED  (1u << 0) /* MAP_SHARED: visible through fd */
-#define VMMEM_REGION_HUGETLB (1u << 1) /* backed by hugetlb pages */
-#define VMMEM_REGION_FD      (1u << 2) /* fd/fd_offset are valid */
+/** Region flag (vmmem_provider_mapping.flags, vmmem_region_flags()):
+ * MAP_SHARED memory, so writes are visible through the fd and to other
+ * processes that map it. */
+#define VMMEM_REGION_SHARED  (1u << 0)
+/** Region flag: hugetlb pages back the region (page_size is the huge page
+ * size); they are not swapped, and a dry pool may fail a prefault. */
+#define VMMEM_REGION_HUGETLB (1u << 1)
+/** Region flag: mapping.fd and fd_offset are valid, so the region can be
+ * shared with another process (vhost-user) or saved through its fd. */
+#define VMMEM_REGION_FD      (1u << 2)
 /* ABI 1.1, for the core only (it clears the bit, so vmmem_region_flags()
  * never shows it): the core may move the mapping with mremap() before the
  * first access and then updates mapping->host. Set it only if destroy()
@@ -98,8 +111,8 @@ extern "C" {
 
 /** One key = value option, as written in a config file or an API call. */
 struct vmmem_provider_option {
-	const char *key;
-	const char *value;
+	const char *key;   /* the option name, e.g. "prefault"; never NULL */
+	const char *value; /* its value as written ("yes", "2M"); never NULL */
 };
 
 /** What the core asks a provider for. Read-only for the provider. */
@@ -108,8 +121,8 @@ struct vmmem_provider_request {
 	const char *region_name;       /* for messages; never NULL */
 	uint64_t guest_start;          /* where the region will sit */
 	uint64_t size;                 /* bytes to map, > 0 */
-	const struct vmmem_provider_option *options;
-	size_t n_options;
+	const struct vmmem_provider_option *options; /* keys from the descriptor's list only */
+	size_t n_options;              /* entries in options (may be 0) */
 
 	/* Set by the core (check struct_size before use, like every member
 	 * past the first ones): writes one byte per page of [host, host +
@@ -194,6 +207,9 @@ struct vmmem_provider_option_desc {
 				    *   accepts, '|'-separated ("yes|no|touch"); else NULL */
 };
 
+/** A provider's operations, reached through vmmem_provider.ops. Members
+ * are only appended; the core calls an optional one only if struct_size
+ * covers it and it is not NULL (VMMEM_PROVIDER_HAS_OP). */
 struct vmmem_provider_ops {
 	size_t struct_size; /* sizeof(struct vmmem_provider_ops) at build time */
 
@@ -212,6 +228,9 @@ struct vmmem_provider_ops {
 			char *err, size_t err_len);
 };
 
+/** The descriptor vmmem_provider_entry() returns: who the provider is,
+ * the ABI it was built for and its operations. It must live as long as
+ * the module is loaded (a static const object). */
 struct vmmem_provider {
 	size_t struct_size;      /* sizeof(struct vmmem_provider) at build time */
 	uint32_t abi_major;      /* VMMEM_PROVIDER_ABI_MAJOR */
@@ -221,7 +240,7 @@ struct vmmem_provider {
 	const char *description; /* one line, may be NULL */
 	const char *const *options; /* NULL-terminated accepted option keys; NULL = none,
 				     * or (ABI 1.2) the keys of option_descs */
-	const struct vmmem_provider_ops *ops;
+	const struct vmmem_provider_ops *ops; /* never NULL: create and destroy are mandatory */
 
 	/* ABI 1.2. The options described, ending with a NULL key; NULL: not
 	 * described. With options NULL, its keys are the accepted ones; with

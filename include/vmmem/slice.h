@@ -42,9 +42,11 @@ typedef memory_order vmmem_memory_order_t;
 extern "C" {
 #endif
 
+/** A range of host memory: `len` bytes at `host`. Passed by value; it owns
+ * nothing and is valid while the memory it came from is referenced. */
 typedef struct vmmem_slice {
-	uint8_t *host;
-	size_t len;
+	uint8_t *host; /* the first byte */
+	size_t len;    /* bytes, possibly 0 */
 } vmmem_slice_t;
 
 /** A slice over any host buffer (for tests and adapters). */
@@ -60,21 +62,31 @@ vmmem_slice_from(void *host, size_t len)
  * VMMEM_ERROR_INVALID_ADDRESS. */
 VMMEM_API bool vmmem_slice_read(vmmem_slice_t s, size_t off, void *buf, size_t len,
 				size_t *done, GError **error);
+/** Copies up to len bytes from `buf` to offset `off`, as many as the slice
+ * holds; *done gets the count. Errors as vmmem_slice_read(). Not marked in
+ * any dirty log: a slice does not know its memory (vmmem_memory_mark_dirty()). */
 VMMEM_API bool vmmem_slice_write(vmmem_slice_t s, size_t off, const void *buf, size_t len,
 				 size_t *done, GError **error);
 /** All or nothing: VMMEM_ERROR_PARTIAL_RANGE (nothing copied) unless the
  * whole range fits. */
 VMMEM_API bool vmmem_slice_read_slice(vmmem_slice_t s, size_t off, void *buf, size_t len,
 				      GError **error);
+/** Writes exactly len bytes from `buf` at `off`, or nothing:
+ * VMMEM_ERROR_INVALID_ADDRESS if `off` is past the end,
+ * VMMEM_ERROR_PARTIAL_RANGE if the range does not fit (slice unchanged). */
 VMMEM_API bool vmmem_slice_write_slice(vmmem_slice_t s, size_t off, const void *buf, size_t len,
 				       GError **error);
 /** Plain-data values; 1/2/4/8 bytes at natural alignment in one access. */
 VMMEM_API bool vmmem_slice_read_obj(vmmem_slice_t s, size_t off, void *obj, size_t size,
 				    GError **error);
+/** Writes the `size`-byte plain-data value at `obj` to offset `off`, all or
+ * nothing; 1/2/4/8 bytes at natural alignment in one access, never torn. */
 VMMEM_API bool vmmem_slice_write_obj(vmmem_slice_t s, size_t off, const void *obj, size_t size,
 				     GError **error);
+/** Reads *ptr from offset `off`: VMMEM_SLICE_READ_OBJ(s, off, &hdr, &err). */
 #define VMMEM_SLICE_READ_OBJ(s, off, ptr, err) \
 	vmmem_slice_read_obj((s), (off), (ptr), sizeof(*(ptr)), (err))
+/** Writes *ptr at offset `off` with vmmem_slice_write_obj(). */
 #define VMMEM_SLICE_WRITE_OBJ(s, off, ptr, err) \
 	vmmem_slice_write_obj((s), (off), (ptr), sizeof(*(ptr)), (err))
 
@@ -83,6 +95,10 @@ VMMEM_API bool vmmem_slice_write_obj(vmmem_slice_t s, size_t off, const void *ob
  * entry points. */
 VMMEM_API bool vmmem_slice_load(vmmem_slice_t s, size_t off, unsigned width,
 				vmmem_memory_order_t order, uint64_t *out, GError **error);
+/** Atomic store of the low `width` bytes (1, 2, 4, 8) of `value` at `off`
+ * with the C11 memory `order`: VMMEM_ERROR_MISALIGNED if `off`'s address
+ * is not a multiple of `width`, VMMEM_ERROR_INVALID_ARGUMENT for another
+ * width, VMMEM_ERROR_PARTIAL_RANGE if it does not fit. */
 VMMEM_API bool vmmem_slice_store(vmmem_slice_t s, size_t off, unsigned width, uint64_t value,
 				 vmmem_memory_order_t order, GError **error);
 
@@ -92,10 +108,19 @@ VMMEM_API bool vmmem_slice_store(vmmem_slice_t s, size_t off, unsigned width, ui
  * VMMEM_ERROR_SHORT_TRANSFER / VMMEM_ERROR_IO. */
 VMMEM_API bool vmmem_slice_read_from_fd(vmmem_slice_t s, size_t off, int fd, size_t len,
 					size_t *done, GError **error);
+/** Reads exactly len bytes from `fd` into the slice at `off`, looping and
+ * retrying EINTR. The range must fit (else VMMEM_ERROR_PARTIAL_RANGE before
+ * any I/O); end of file first is VMMEM_ERROR_SHORT_TRANSFER, a failed read
+ * VMMEM_ERROR_IO. Bytes read before a failure stay in the slice. */
 VMMEM_API bool vmmem_slice_read_exact_from_fd(vmmem_slice_t s, size_t off, int fd, size_t len,
 					      GError **error);
+/** One writev(2) of the slice from `off` to `fd`, at most to the slice's
+ * end; *done gets the bytes written (maybe fewer than len). */
 VMMEM_API bool vmmem_slice_write_to_fd(vmmem_slice_t s, size_t off, int fd, size_t len,
 				       size_t *done, GError **error);
+/** Writes exactly len bytes of the slice from `off` to `fd`, looping over
+ * short writes: VMMEM_ERROR_PARTIAL_RANGE if the range does not fit,
+ * VMMEM_ERROR_SHORT_TRANSFER on a zero-byte write, VMMEM_ERROR_IO. */
 VMMEM_API bool vmmem_slice_write_all_to_fd(vmmem_slice_t s, size_t off, int fd, size_t len,
 					   GError **error);
 

@@ -60,6 +60,8 @@ typedef struct vmmem_space vmmem_space_t;
  * providers map them. */
 #define VMMEM_SPACE_NO_RESERVATION (1u << 0)
 
+/** Options of vmmem_space_new() and vmmem_vhost_mem_new(): zero-initialise
+ * it, set struct_size, then the fields wanted; NULL means all defaults. */
 typedef struct vmmem_space_options {
 	/* sizeof(vmmem_space_options_t): fields past it are taken as zero. */
 	size_t struct_size;

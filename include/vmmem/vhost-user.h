@@ -86,15 +86,28 @@ extern "C" {
 
 /* Request numbers of the messages handled here (vhost-user.rst). */
 #define VMMEM_VHOST_USER_SET_FEATURES      2
+/** Request VHOST_USER_SET_MEM_TABLE: the whole memory table, with one fd
+ * per region (vmmem_vhost_mem_set_mem_table()). */
 #define VMMEM_VHOST_USER_SET_MEM_TABLE     5
+/** Request VHOST_USER_SET_LOG_BASE: the shared dirty log's fd, size and
+ * offset (vmmem_vhost_mem_set_log_base()). */
 #define VMMEM_VHOST_USER_SET_LOG_BASE      6
+/** Request VHOST_USER_SET_VRING_ADDR: a ring's addresses
+ * (vmmem_vhost_parse_vring_addr()). */
 #define VMMEM_VHOST_USER_SET_VRING_ADDR    9
+/** Request VHOST_USER_GET_MAX_MEM_SLOTS: answered by
+ * vmmem_vhost_mem_max_mem_slots(), VMMEM_VHOST_MAX_MEM_SLOTS. */
 #define VMMEM_VHOST_USER_GET_MAX_MEM_SLOTS 36
+/** Request VHOST_USER_ADD_MEM_REG: hot-add one region with its fd
+ * (vmmem_vhost_mem_add_mem_reg()). */
 #define VMMEM_VHOST_USER_ADD_MEM_REG       37
+/** Request VHOST_USER_REM_MEM_REG: remove the region that matches
+ * (vmmem_vhost_mem_rem_mem_reg()). */
 #define VMMEM_VHOST_USER_REM_MEM_REG       38
 
 /* Header flags: version 1, and the reply bit. */
 #define VMMEM_VHOST_USER_VERSION    0x1u
+/** Header flag set on a backend's reply to a request. */
 #define VMMEM_VHOST_USER_REPLY_MASK 0x4u
 
 /** Regions in one SET_MEM_TABLE (VHOST_MEMORY_BASELINE_NREGIONS). */
@@ -109,14 +122,16 @@ extern "C" {
 #define VMMEM_VHOST_VRING_F_LOG (1u << 0)
 /** Protocol features the functions here serve. */
 #define VMMEM_VHOST_USER_PROTOCOL_F_LOG_SHMFD          1
+/** Protocol feature: ADD_MEM_REG / REM_MEM_REG / GET_MAX_MEM_SLOTS, the
+ * way past SET_MEM_TABLE's 8 regions (up to VMMEM_VHOST_MAX_MEM_SLOTS). */
 #define VMMEM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
 /** One region on the wire: SET_MEM_TABLE carries `u32 nregions; u32
  * padding;` and nregions of these; ADD_MEM_REG and REM_MEM_REG carry
  * `u64 padding;` and one. Little-endian host byte order, no padding. */
 typedef struct vmmem_vhost_mem_region {
-	uint64_t guest_phys_addr;
-	uint64_t memory_size;
+	uint64_t guest_phys_addr; /* the guest address of its first byte */
+	uint64_t memory_size;     /* its size in bytes */
 	uint64_t userspace_addr; /* the frontend's virtual address of it */
 	uint64_t mmap_offset;    /* where in the fd the region starts */
 } vmmem_vhost_mem_region_t;
@@ -125,14 +140,17 @@ typedef struct vmmem_vhost_mem_region {
  * The three ring addresses are frontend virtual addresses
  * (vmmem_vhost_uva_to_host); log_guest_addr is a guest address. */
 typedef struct vmmem_vhost_vring_addr {
-	uint32_t index;
-	uint32_t flags; /* VMMEM_VHOST_VRING_F_LOG */
-	uint64_t desc_user_addr;
-	uint64_t used_user_addr;
-	uint64_t avail_user_addr;
-	uint64_t log_guest_addr;
+	uint32_t index;           /* the virtqueue number */
+	uint32_t flags;           /* VMMEM_VHOST_VRING_F_LOG */
+	uint64_t desc_user_addr;  /* descriptor table, frontend virtual address */
+	uint64_t used_user_addr;  /* used ring, frontend virtual address */
+	uint64_t avail_user_addr; /* available ring, frontend virtual address */
+	uint64_t log_guest_addr;  /* used ring, guest address, for the dirty log */
 } vmmem_vhost_vring_addr_t;
 
+/** A vhost-user backend's view of guest memory: the regions the frontend
+ * shared (fds mapped into a space), translation of frontend virtual
+ * addresses, and the shared dirty log. Opaque; one per connection. */
 typedef struct vmmem_vhost_mem vmmem_vhost_mem_t;
 
 /**
@@ -180,7 +198,7 @@ VMMEM_API bool vmmem_vhost_mem_set_mem_table(vmmem_vhost_mem_t *vm, const void *
 					     GError **error);
 
 /** VHOST_USER_ADD_MEM_REG: adds one region (exactly one fd), up to
- * VMMEM_VHOST_MAX_MEM_SLOTS. */
+ * vmmem_vhost_mem_max_mem_slots(), VMMEM_VHOST_MAX_MEM_SLOTS. */
 VMMEM_API bool vmmem_vhost_mem_add_mem_reg(vmmem_vhost_mem_t *vm, const void *payload,
 					   size_t size, const int *fds, size_t n_fds,
 					   GError **error);

@@ -26,14 +26,18 @@ extern "C" {
 #endif
 
 typedef struct vmmem_memory vmmem_memory_t;
+/** One region of a guest memory: borrowed from its memory (never freed by
+ * the caller), valid while the caller holds a reference to that memory.
+ * Opaque; read it with the vmmem_region_*() functions of <vmmem/memory.h>. */
 typedef struct vmmem_region vmmem_region_t;
 
-/* One region as the lookup sees it. */
+/* One region as the lookup sees it. ABI (read by inline code): internal
+ * to the library's fast paths, never to be used by callers. */
 struct vmmem_fast_region {
-	uint64_t start;
+	uint64_t start;  /* guest address of the first byte */
 	uint64_t size;   /* 0 for the hole sentinel, so every check fails */
-	uint8_t *host;
-	const vmmem_region_t *region;
+	uint8_t *host;   /* host address of the first byte */
+	const vmmem_region_t *region; /* the region it stands for; NULL for the hole */
 	/* Bytes from start that are backed contiguously in guest and host
 	 * memory: size, plus the reach of the next region if it follows this
 	 * one directly in both, so a copy across their boundary is one
@@ -60,22 +64,26 @@ struct vmmem_fast_region {
  * dirty log and KVM's dirty bitmap count. */
 #define VMMEM__LOG_PAGE_SHIFT 12
 
+/* The lookup tables inline accesses read, at the start of every
+ * vmmem_memory_t. ABI: a change to its layout is an ABI change (see
+ * docs/abi.md); callers never touch it, the inline functions do. */
 struct vmmem_fast_view {
 	/* The run of regions that starts at guest address 0 and is
 	 * contiguous in guest and host memory alike: an address below
 	 * run_end is backed at host run_delta + addr. 0 when no region
 	 * starts at 0, so the compare fails without a separate flag. */
 	uint64_t run_end;
-	uintptr_t run_delta;
+	uintptr_t run_delta; /* host - guest for addresses below run_end */
 	/* The bucket table: bucket[(addr - base) >> shift] names the
 	 * candidate region (or &hole) for every address up to base +
 	 * last_off; delta[] is host - guest for a bucket wholly inside one
 	 * region's reach, VMMEM__NO_DELTA (odd) otherwise. */
 	uint64_t base;
+	/* The last offset from base that the buckets cover. */
 	uint64_t last_off;
-	const struct vmmem_fast_region *const *bucket;
-	const uintptr_t *delta;
-	uint32_t shift;
+	const struct vmmem_fast_region *const *bucket; /* candidate region per bucket */
+	const uintptr_t *delta; /* host - guest per bucket, or VMMEM__NO_DELTA */
+	uint32_t shift; /* log2 of the bytes per bucket */
 	/* The write gate: VMMEM__GATE_* bits, 0 when a write is complete
 	 * once its bytes are stored. */
 	uint32_t gate;
@@ -85,7 +93,7 @@ struct vmmem_fast_view {
 	 * pages past the end are not logged (only the out-of-line path can
 	 * meet them: VMMEM__GATE_LOG_PARTIAL). */
 	uint64_t *log;
-	uint64_t log_pages;
+	uint64_t log_pages; /* guest pages the log covers (bits in it) */
 	/* ANDed with the log word before the test that skips the atomic OR
 	 * for a bit already set: ~0 for the library's own log, 0 for a log
 	 * another process reads (VMMEM__GATE_LOG_ALWAYS), which therefore
