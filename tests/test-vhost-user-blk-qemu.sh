@@ -22,7 +22,7 @@ why=$(vub_need_tools) || skip_all "$why"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-blk-test.XXXXXX")
 trap 'vub_cleanup' EXIT INT TERM
 
-echo "1..15"
+echo "1..16"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
@@ -47,6 +47,7 @@ check "guest powered off in time and saw vda with both partitions ($VUB_P1_KIB +
 	vub_partitions_ok "$con"
 check "guest read the disk identifier $VUB_DISK_ID" grep -aq "VMMEM diskid $VUB_DISK_ID" "$con"
 check "guest read the serial (GET_ID) vmmem-blk" grep -aq "VMMEM serial vmmem-blk" "$con"
+check "guest negotiated SEG_MAX: 126 segments per request (not 1)" grep -aq "VMMEM maxseg 126" "$con"
 wrote=$(sed -n 's/.*VMMEM pattern \([0-9a-f]\{32\}\).*/\1/p' "$con" | tr -d '\r' | head -1)
 read_back=$(sed -n 's/.*VMMEM readback \([0-9a-f]\{32\}\).*/\1/p' "$con" | tr -d '\r' | head -1)
 echo "# pattern md5 ${wrote:-none}, read back ${read_back:-none}"

@@ -11,7 +11,8 @@ unbacked indirect tables, an avail index far ahead. Each must end in
 IOERR (the queue goes on) or in the queue stopping with a message naming
 the cause, never in a crash or a hang; the backend keeps answering and
 exits 0 when the socket closes. Also: SET_LOG_BASE's reply, and that IN
-data and used-ring writes land in the dirty log under LOG_ALL."""
+data and used-ring writes land in the dirty log under LOG_ALL, and the
+features and config a driver reads (SEG_MAX)."""
 import mmap
 import os
 import select
@@ -29,6 +30,7 @@ HDR, DATA, STATUS, ITAB = 0x10000, 0x20000, 0x30000, 0x40000
 IMAGE_SECTORS = 2048
 
 F_VERSION_1, F_INDIRECT, F_PROTOCOL, F_LOG_ALL = 1 << 32, 1 << 28, 1 << 30, 1 << 26
+F_SIZE_MAX, F_SEG_MAX = 1 << 1, 1 << 2
 P_LOG_SHMFD, P_REPLY_ACK, P_CONFIG, P_MEM_SLOTS = 1 << 1, 1 << 3, 1 << 9, 1 << 15
 NEXT, WRITE, INDIRECT = 1, 2, 4
 
@@ -174,7 +176,7 @@ def main(backend, work):
     logf = open(blog, "w")
     p = subprocess.Popen([backend, "--socket", sock, "--image", image, "--once"],
                          stdout=logf, stderr=subprocess.STDOUT)
-    print("1..22", flush=True)
+    print("1..23", flush=True)
     try:
         run(p, sock, blog, pattern)
     finally:
@@ -242,6 +244,11 @@ def run(p, sock, blog, pattern):
     tap(len(cfg) == 72 and struct.unpack("<Q", cfg[12:20])[0] == IMAGE_SECTORS and
         struct.unpack("<I", cfg[32:36])[0] == 512,
         "GET_CONFIG: capacity %d sectors, blk_size 512" % IMAGE_SECTORS)
+    # seg_max is only read by a driver that negotiated SEG_MAX (bit 2);
+    # SIZE_MAX (bit 1) would make size_max, 0 here, the segment limit.
+    tap(feats & F_SEG_MAX and not feats & F_SIZE_MAX and
+        struct.unpack("<I", cfg[24:28])[0] == 126,
+        "GET_FEATURES offers SEG_MAX (bit 2), not SIZE_MAX; GET_CONFIG: seg_max 126")
 
     r = Ring(fe, m)
     r.setup()

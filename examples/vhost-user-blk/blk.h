@@ -16,8 +16,8 @@
 #define BLK_MAX_SEGS 1024
 #define BLK_SEG_MAX  126 /* virtio_blk_config.seg_max we offer */
 
-/* Virtio feature bits used here. */
-#define VIRTIO_BLK_F_SEG_MAX        1
+/* Virtio feature bits used here (virtio 1.2, 5.2.3). */
+#define VIRTIO_BLK_F_SEG_MAX        2
 #define VIRTIO_BLK_F_RO             5
 #define VIRTIO_BLK_F_BLK_SIZE       6
 #define VIRTIO_BLK_F_FLUSH          9

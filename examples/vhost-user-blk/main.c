@@ -336,6 +336,8 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 		if ((u ^ dev->features) & VMMEM_VHOST_F_LOG_ALL)
 			blk_log("SET_FEATURES: dirty logging (VHOST_F_LOG_ALL) %s",
 				u & VMMEM_VHOST_F_LOG_ALL ? "on" : "off");
+		if (dev->verbose)
+			blk_log("SET_FEATURES: 0x%" PRIx64, u);
 		dev->features = u;
 		if (!vmmem_vhost_mem_set_features(dev->vm, u, error))
 			return false;

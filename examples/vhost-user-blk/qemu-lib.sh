@@ -114,6 +114,7 @@ echo "VMMEM kernel \$(uname -r)"
 grep vda /proc/partitions | while read maj min blocks name; do echo "VMMEM part \$name \$blocks"; done
 echo "VMMEM diskid \$(od -A n -t x4 -j 440 -N 4 /dev/vda | tr -d ' ')"
 echo "VMMEM serial \$(cat /sys/block/vda/serial)"
+echo "VMMEM maxseg \$(cat /sys/block/vda/queue/max_segments)"
 # One read from each CPU: Linux maps each CPU to its own request queue.
 for c in \$(seq 0 \$((\$(grep -c ^processor /proc/cpuinfo) - 1))); do
 	taskset -c \$c dd if=/dev/vda1 of=/dev/null bs=64k count=4 iflag=direct 2>/dev/null
