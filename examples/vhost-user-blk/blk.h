@@ -57,6 +57,9 @@ struct blk_dev {
 	uint64_t features;      /* negotiated with SET_FEATURES */
 	uint64_t protocol_features;
 	vmmem_vhost_mem_t *vm;
+	/* SET_LOG_FD: an eventfd signalled after a pass over a queue wrote
+	 * to the dirty log (as the kernel's VHOST_SET_LOG_FD); -1 if none. */
+	int log_call_fd;
 	struct blk_queue q[BLK_MAX_QUEUES];
 	char serial[20];
 	bool verbose;

@@ -106,10 +106,19 @@ queue_reset(struct blk_queue *q, unsigned index)
 	q->kick_fd = q->call_fd = q->err_fd = -1;
 }
 
+static void
+log_call_reset(struct blk_dev *dev)
+{
+	if (dev->log_call_fd >= 0)
+		close(dev->log_call_fd);
+	dev->log_call_fd = -1;
+}
+
 /* A fresh session: no memory, no features, every queue reset. */
 static bool
 session_reset(struct blk_dev *dev, GError **error)
 {
+	log_call_reset(dev);
 	vmmem_vhost_mem_free(dev->vm);
 	dev->vm = vmmem_vhost_mem_new(NULL, error);
 	dev->features = 0;
@@ -359,6 +368,7 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 	case RESET_OWNER:
 		for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 			queue_reset(&dev->q[i], i);
+		log_call_reset(dev);
 		dev->features = 0;
 		return vmmem_vhost_mem_set_features(dev->vm, 0, error);
 	case GET_QUEUE_NUM:
@@ -398,8 +408,23 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 		print_table(dev, msg_name(m->request));
 		return true;
 	case SET_LOG_FD:
-		/* Only needed to tell the frontend the log changed; keep it
-		 * closed: we never resize the log. */
+		/* The kernel's VHOST_SET_LOG_FD: an eventfd the backend
+		 * signals after it wrote to the dirty log, so that the
+		 * frontend can sync the log when there is something in it
+		 * (libvhost-user does the same; QEMU 7.2 never sends it). */
+		if (m->n_fds != 1) {
+			g_set_error(error, BLK_ERROR, 0,
+				    "SET_LOG_FD: %zu fds (1 expected: the eventfd to signal "
+				    "after writing the dirty log)", m->n_fds);
+			return false;
+		}
+		log_call_reset(dev);
+		dev->log_call_fd = m->fds[0];
+		m->n_fds = 0;
+		fcntl(dev->log_call_fd, F_SETFL, fcntl(dev->log_call_fd, F_GETFL) | O_NONBLOCK);
+		if (dev->verbose)
+			blk_log("SET_LOG_FD: fd %d signalled after each logged pass",
+				dev->log_call_fd);
 		return true;
 	case SET_VRING_NUM:
 		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
@@ -619,7 +644,7 @@ main(int argc, char **argv)
 	};
 	GOptionContext *ctx = g_option_context_new("- a vhost-user-blk backend built on vmmem");
 	GError *err = NULL;
-	struct blk_dev dev = { .image_fd = -1 };
+	struct blk_dev dev = { .image_fd = -1, .log_call_fd = -1 };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct sigaction act = { .sa_handler = on_signal };
 	sigset_t block, unblocked;
@@ -707,6 +732,7 @@ main(int argc, char **argv)
 		/* Release the session now: its fds, mappings and queues. */
 		for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 			queue_reset(&dev.q[i], i);
+		log_call_reset(&dev);
 		vmmem_vhost_mem_free(dev.vm);
 		dev.vm = NULL;
 		if (once)

@@ -501,6 +501,16 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 		if (le16toh(avail_idx) == q->last_avail)
 			break;
 	}
+	/* Every completed request wrote its status byte and the used ring,
+	 * which the log holds while logging is on: tell the frontend
+	 * before the call eventfd interrupts the driver. */
+	if (q->used_idx != old_used && dev->log_call_fd >= 0 && vmmem_vhost_mem_logging(dev->vm)) {
+		uint64_t one = 1;
+
+		if (write(dev->log_call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			blk_log("queue %u: write to the log eventfd (SET_LOG_FD): %s", q->index,
+				g_strerror(errno));
+	}
 	if (q->used_idx != old_used && q->call_fd >= 0) {
 		bool signal;
 
