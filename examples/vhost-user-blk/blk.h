@@ -47,10 +47,24 @@ struct blk_queue {
 struct blk_stats {
 	uint64_t requests, reads, writes, flushes, get_ids, errors;
 	uint64_t bytes_read, bytes_written;
+	uint64_t direct; /* IN/OUT done through image_dfd (--direct) */
+	uint64_t hot;    /* IN/OUT with data in memory added while serving */
+};
+
+/* Guest ranges that ADD_MEM_REG brought after the first request: memory
+ * hotplugged into a running guest (QEMU sends the boot memory with
+ * ADD_MEM_REG too, before the driver starts). */
+#define BLK_MAX_HOT 16
+struct blk_hot {
+	uint64_t gpa, size;
 };
 
 struct blk_dev {
 	int image_fd;
+	/* --direct: the image opened again with O_DIRECT, for requests whose
+	 * buffers, lengths and offset are multiples of dio_align; -1 if not. */
+	int image_dfd;
+	size_t dio_align;
 	uint64_t image_size; /* bytes, a multiple of 512 */
 	bool read_only;
 	unsigned n_queues;
@@ -64,6 +78,8 @@ struct blk_dev {
 	char serial[20];
 	bool verbose;
 	struct blk_stats stats;
+	struct blk_hot hot[BLK_MAX_HOT];
+	unsigned n_hot;
 };
 
 /* Process what the driver made available on the queue, complete it and
