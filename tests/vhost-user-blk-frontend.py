@@ -10,8 +10,10 @@ past the end, descriptor loops, chains through bad indices, nested and
 unbacked indirect tables, an avail index far ahead. Each must end in
 IOERR (the queue goes on) or in the queue stopping with a message naming
 the cause, never in a crash or a hang; the backend keeps answering and
-exits 0 when the socket closes. Also: SET_LOG_BASE's reply, and that IN
-data and used-ring writes land in the dirty log under LOG_ALL."""
+exits 0 when the socket closes. Also: SET_LOG_BASE's reply, that IN
+data and used-ring writes land in the dirty log under LOG_ALL, that the
+SET_LOG_FD eventfd is signalled then, and the features and config a
+driver reads (SEG_MAX)."""
 import mmap
 import os
 import select
@@ -29,6 +31,7 @@ HDR, DATA, STATUS, ITAB = 0x10000, 0x20000, 0x30000, 0x40000
 IMAGE_SECTORS = 2048
 
 F_VERSION_1, F_INDIRECT, F_PROTOCOL, F_LOG_ALL = 1 << 32, 1 << 28, 1 << 30, 1 << 26
+F_SIZE_MAX, F_SEG_MAX = 1 << 1, 1 << 2
 P_LOG_SHMFD, P_REPLY_ACK, P_CONFIG, P_MEM_SLOTS = 1 << 1, 1 << 3, 1 << 9, 1 << 15
 NEXT, WRITE, INDIRECT = 1, 2, 4
 
@@ -174,7 +177,7 @@ def main(backend, work):
     logf = open(blog, "w")
     p = subprocess.Popen([backend, "--socket", sock, "--image", image, "--once"],
                          stdout=logf, stderr=subprocess.STDOUT)
-    print("1..22", flush=True)
+    print("1..25", flush=True)
     try:
         run(p, sock, blog, pattern)
     finally:
@@ -198,6 +201,16 @@ def reconnect_and_sigint(backend, image, work):
         fd = os.memfd_create("guest", os.MFD_CLOEXEC)
         os.ftruncate(fd, MEM)
         region = struct.pack("<QQQQQ", 0, 0, MEM, UVA, 0)
+        fe = Frontend(sock)
+        fe.u64(16, P_REPLY_ACK | P_MEM_SLOTS)
+        nack = struct.unpack("<Q", fe.send(7, b"", need_reply=True))[0]
+        try:
+            closed = fe.s.recv(1) == b""
+        except OSError:
+            closed = False
+        tap(nack == 1 and closed,
+            "SET_LOG_FD without an fd: refused (ack %d), the session ends" % nack)
+        fe.s.close()
         acks = []
         for _ in range(2):
             fe = Frontend(sock)
@@ -242,6 +255,11 @@ def run(p, sock, blog, pattern):
     tap(len(cfg) == 72 and struct.unpack("<Q", cfg[12:20])[0] == IMAGE_SECTORS and
         struct.unpack("<I", cfg[32:36])[0] == 512,
         "GET_CONFIG: capacity %d sectors, blk_size 512" % IMAGE_SECTORS)
+    # seg_max is only read by a driver that negotiated SEG_MAX (bit 2);
+    # SIZE_MAX (bit 1) would make size_max, 0 here, the segment limit.
+    tap(feats & F_SEG_MAX and not feats & F_SIZE_MAX and
+        struct.unpack("<I", cfg[24:28])[0] == 126,
+        "GET_FEATURES offers SEG_MAX (bit 2), not SIZE_MAX; GET_CONFIG: seg_max 126")
 
     r = Ring(fe, m)
     r.setup()
@@ -282,12 +300,30 @@ def run(p, sock, blog, pattern):
         tap(True, "SET_LOG_BASE: one reply, request 6 flags 0x5")
     except (AssertionError, EOFError, OSError) as e:
         tap(False, "SET_LOG_BASE reply: %s" % e)
+    log_call = efd()
+    ack = fe.send(7, b"", [log_call], need_reply=True)
     fe.send(2, struct.pack("<Q", F_VERSION_1 | F_INDIRECT | F_PROTOCOL | F_LOG_ALL), need_reply=True)
     u = blk_req(r, 0, 0, DATA + 0x3000, 4096)
     page = lambda gpa: lm[(gpa >> 12) // 8] >> ((gpa >> 12) % 8) & 1
     tap(u == (0, 4097) and page(DATA + 0x3000) and page(STATUS) and page(USED),
         "under LOG_ALL an IN logs its data page, the status byte and the used ring")
+
+    def signalled(fd, wait):
+        select.select([fd], [], [], wait)
+        try:
+            return os.eventfd_read(fd)
+        except BlockingIOError:
+            return 0
+    got = signalled(log_call, 3)
     fe.send(2, struct.pack("<Q", F_VERSION_1 | F_INDIRECT | F_PROTOCOL), need_reply=True)
+    signalled(log_call, 0)
+    blk_req(r, 0, 0, DATA, 512)
+    fe.send(17)  # GET_QUEUE_NUM: its reply comes after the pass that served the IN
+    fe.reply(17)
+    after = signalled(log_call, 0)
+    tap(struct.unpack("<Q", ack)[0] == 0 and got >= 1 and after == 0,
+        "SET_LOG_FD: the eventfd is signalled after a logged request (%d), not once logging "
+        "is off (%d)" % (got, after))
 
     # Each of these stops the queue; restart it after each.
     def stops(setup, desc, cause):

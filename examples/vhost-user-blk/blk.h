@@ -16,8 +16,8 @@
 #define BLK_MAX_SEGS 1024
 #define BLK_SEG_MAX  126 /* virtio_blk_config.seg_max we offer */
 
-/* Virtio feature bits used here. */
-#define VIRTIO_BLK_F_SEG_MAX        1
+/* Virtio feature bits used here (virtio 1.2, 5.2.3). */
+#define VIRTIO_BLK_F_SEG_MAX        2
 #define VIRTIO_BLK_F_RO             5
 #define VIRTIO_BLK_F_BLK_SIZE       6
 #define VIRTIO_BLK_F_FLUSH          9
@@ -47,20 +47,39 @@ struct blk_queue {
 struct blk_stats {
 	uint64_t requests, reads, writes, flushes, get_ids, errors;
 	uint64_t bytes_read, bytes_written;
+	uint64_t direct; /* IN/OUT done through image_dfd (--direct) */
+	uint64_t hot;    /* IN/OUT with data in memory added while serving */
+};
+
+/* Guest ranges that ADD_MEM_REG brought after the first request: memory
+ * hotplugged into a running guest (QEMU sends the boot memory with
+ * ADD_MEM_REG too, before the driver starts). */
+#define BLK_MAX_HOT 16
+struct blk_hot {
+	uint64_t gpa, size;
 };
 
 struct blk_dev {
 	int image_fd;
+	/* --direct: the image opened again with O_DIRECT, for requests whose
+	 * buffers, lengths and offset are multiples of dio_align; -1 if not. */
+	int image_dfd;
+	size_t dio_align;
 	uint64_t image_size; /* bytes, a multiple of 512 */
 	bool read_only;
 	unsigned n_queues;
 	uint64_t features;      /* negotiated with SET_FEATURES */
 	uint64_t protocol_features;
 	vmmem_vhost_mem_t *vm;
+	/* SET_LOG_FD: an eventfd signalled after a pass over a queue wrote
+	 * to the dirty log (as the kernel's VHOST_SET_LOG_FD); -1 if none. */
+	int log_call_fd;
 	struct blk_queue q[BLK_MAX_QUEUES];
 	char serial[20];
 	bool verbose;
 	struct blk_stats stats;
+	struct blk_hot hot[BLK_MAX_HOT];
+	unsigned n_hot;
 };
 
 /* Process what the driver made available on the queue, complete it and

@@ -106,10 +106,20 @@ queue_reset(struct blk_queue *q, unsigned index)
 	q->kick_fd = q->call_fd = q->err_fd = -1;
 }
 
+static void
+log_call_reset(struct blk_dev *dev)
+{
+	if (dev->log_call_fd >= 0)
+		close(dev->log_call_fd);
+	dev->log_call_fd = -1;
+}
+
 /* A fresh session: no memory, no features, every queue reset. */
 static bool
 session_reset(struct blk_dev *dev, GError **error)
 {
+	log_call_reset(dev);
+	dev->n_hot = 0;
 	vmmem_vhost_mem_free(dev->vm);
 	dev->vm = vmmem_vhost_mem_new(NULL, error);
 	dev->features = 0;
@@ -250,6 +260,34 @@ print_table(struct blk_dev *dev, const char *why)
 	vmmem_space_put(space, m);
 }
 
+/* Keeps the guest ranges ADD_MEM_REG brings once requests are being
+ * served (memory hotplugged into the running guest) and drops them on
+ * REM_MEM_REG, so that the statistics can say which requests used it.
+ * Called after vmmem accepted the message (payload: padding, guest
+ * address, size, user address, mmap offset). */
+static void
+note_hotplug(struct blk_dev *dev, const struct msg *m)
+{
+	uint64_t gpa, size;
+
+	if ((m->request != ADD_MEM_REG && m->request != REM_MEM_REG) || m->size < 24)
+		return;
+	memcpy(&gpa, m->payload + 8, 8);
+	memcpy(&size, m->payload + 16, 8);
+	if (m->request == REM_MEM_REG) {
+		for (unsigned h = 0; h < dev->n_hot; h++) {
+			if (dev->hot[h].gpa == gpa) {
+				dev->hot[h] = dev->hot[--dev->n_hot];
+				break;
+			}
+		}
+	} else if (dev->stats.requests > 0 && dev->n_hot < BLK_MAX_HOT) {
+		dev->hot[dev->n_hot++] = (struct blk_hot){ gpa, size };
+		blk_log("guest memory 0x%" PRIx64 "-0x%" PRIx64 " was hot-added while serving: "
+			"requests with data there are counted", gpa, gpa + size - 1);
+	}
+}
+
 /* The vring index of a SET_VRING_* message, checked. */
 static struct blk_queue *
 msg_queue(struct blk_dev *dev, const struct msg *m, uint32_t index, GError **error)
@@ -336,6 +374,8 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 		if ((u ^ dev->features) & VMMEM_VHOST_F_LOG_ALL)
 			blk_log("SET_FEATURES: dirty logging (VHOST_F_LOG_ALL) %s",
 				u & VMMEM_VHOST_F_LOG_ALL ? "on" : "off");
+		if (dev->verbose)
+			blk_log("SET_FEATURES: 0x%" PRIx64, u);
 		dev->features = u;
 		if (!vmmem_vhost_mem_set_features(dev->vm, u, error))
 			return false;
@@ -357,6 +397,7 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 	case RESET_OWNER:
 		for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 			queue_reset(&dev->q[i], i);
+		log_call_reset(dev);
 		dev->features = 0;
 		return vmmem_vhost_mem_set_features(dev->vm, 0, error);
 	case GET_QUEUE_NUM:
@@ -393,11 +434,27 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 			g_propagate_prefixed_error(error, err, "%s: ", msg_name(m->request));
 			return false;
 		}
+		note_hotplug(dev, m);
 		print_table(dev, msg_name(m->request));
 		return true;
 	case SET_LOG_FD:
-		/* Only needed to tell the frontend the log changed; keep it
-		 * closed: we never resize the log. */
+		/* The kernel's VHOST_SET_LOG_FD: an eventfd the backend
+		 * signals after it wrote to the dirty log, so that the
+		 * frontend can sync the log when there is something in it
+		 * (libvhost-user does the same; QEMU 7.2 never sends it). */
+		if (m->n_fds != 1) {
+			g_set_error(error, BLK_ERROR, 0,
+				    "SET_LOG_FD: %zu fds (1 expected: the eventfd to signal "
+				    "after writing the dirty log)", m->n_fds);
+			return false;
+		}
+		log_call_reset(dev);
+		dev->log_call_fd = m->fds[0];
+		m->n_fds = 0;
+		fcntl(dev->log_call_fd, F_SETFL, fcntl(dev->log_call_fd, F_GETFL) | O_NONBLOCK);
+		if (dev->verbose)
+			blk_log("SET_LOG_FD: fd %d signalled after each logged pass",
+				dev->log_call_fd);
 		return true;
 	case SET_VRING_NUM:
 		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
@@ -505,6 +562,40 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 	}
 }
 
+/* --direct: a second fd on the image with O_DIRECT, and the alignment it
+ * takes (512 or 4096 bytes, found by reading the image's start). */
+static bool
+open_direct(struct blk_dev *dev, const char *image)
+{
+	void *buf = NULL;
+	int fd = open(image, (dev->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
+
+	if (fd < 0) {
+		blk_log("--direct: image %s: open with O_DIRECT: %s", image, g_strerror(errno));
+		return false;
+	}
+	if (posix_memalign(&buf, 4096, 8192) != 0) {
+		close(fd);
+		return false;
+	}
+	for (size_t align = 512; align <= 4096; align *= 8) {
+		if (dev->image_size >= 2 * align &&
+		    pread(fd, (char *)buf + align, align, (off_t)align) == (ssize_t)align) {
+			dev->image_dfd = fd;
+			dev->dio_align = align;
+			break;
+		}
+	}
+	free(buf);
+	if (dev->image_dfd < 0) {
+		blk_log("--direct: image %s: O_DIRECT reads of 512 and 4096 bytes fail (%s)", image,
+			g_strerror(errno));
+		close(fd);
+		return false;
+	}
+	return true;
+}
+
 static void
 print_stats(const struct blk_dev *dev)
 {
@@ -515,6 +606,10 @@ print_stats(const struct blk_dev *dev)
 		" written",
 		s->requests, s->reads, s->writes, s->flushes, s->get_ids, s->errors, s->bytes_read,
 		s->bytes_written);
+	if (dev->image_dfd >= 0)
+		blk_log("%" PRIu64 " of the IN/OUT requests went through O_DIRECT", s->direct);
+	if (s->hot)
+		blk_log("%" PRIu64 " IN/OUT requests had data buffers in hot-added memory", s->hot);
 	if (dev->n_queues > 1) {
 		GString *per = g_string_new("requests per queue:");
 
@@ -599,7 +694,7 @@ int
 main(int argc, char **argv)
 {
 	gchar *socket_path = NULL, *image = NULL;
-	gboolean read_only = FALSE, once = FALSE, verbose = FALSE;
+	gboolean read_only = FALSE, once = FALSE, verbose = FALSE, direct = FALSE;
 	gint queues = 1;
 	GOptionEntry entries[] = {
 		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
@@ -610,6 +705,9 @@ main(int argc, char **argv)
 		  "Offer VIRTIO_BLK_F_RO and fail writes", NULL },
 		{ "queues", 'q', 0, G_OPTION_ARG_INT, &queues, "Number of request queues (1-16)",
 		  "N" },
+		{ "direct", 0, 0, G_OPTION_ARG_NONE, &direct,
+		  "Bypass the host page cache (O_DIRECT, QEMU's cache.direct=on) for requests "
+		  "whose buffers are aligned; the others still use it", NULL },
 		{ "once", 0, 0, G_OPTION_ARG_NONE, &once,
 		  "Exit after the first frontend disconnects (default: wait for the next)", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print every message", NULL },
@@ -617,7 +715,7 @@ main(int argc, char **argv)
 	};
 	GOptionContext *ctx = g_option_context_new("- a vhost-user-blk backend built on vmmem");
 	GError *err = NULL;
-	struct blk_dev dev = { .image_fd = -1 };
+	struct blk_dev dev = { .image_fd = -1, .image_dfd = -1, .log_call_fd = -1 };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct sigaction act = { .sa_handler = on_signal };
 	sigset_t block, unblocked;
@@ -649,6 +747,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	dev.image_size = (uint64_t)st.st_size & ~UINT64_C(511);
+	if (direct && !open_direct(&dev, image))
+		return 1;
 	g_strlcpy(dev.serial, "vmmem-blk", sizeof(dev.serial));
 	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
 		blk_log("socket path %s: longer than %zu bytes", socket_path, sizeof(sa.sun_path) - 1);
@@ -674,9 +774,13 @@ main(int argc, char **argv)
 		blk_log("socket %s: %s", socket_path, g_strerror(errno));
 		return 1;
 	}
-	blk_log("serving %s (%" PRIu64 " sectors%s, %u queue%s) on %s", image,
+	blk_log("serving %s (%" PRIu64 " sectors%s, %u queue%s%s) on %s", image,
 		dev.image_size / 512, read_only ? ", read-only" : "", dev.n_queues,
-		dev.n_queues == 1 ? "" : "s", socket_path);
+		dev.n_queues == 1 ? "" : "s",
+		dev.image_dfd >= 0 ? (dev.dio_align == 512 ? ", O_DIRECT for 512-byte aligned I/O"
+							   : ", O_DIRECT for 4 KiB aligned I/O")
+				   : "",
+		socket_path);
 
 	while (!stop_signal) {
 		struct pollfd p = { .fd = lsock, .events = POLLIN };
@@ -705,6 +809,7 @@ main(int argc, char **argv)
 		/* Release the session now: its fds, mappings and queues. */
 		for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 			queue_reset(&dev.q[i], i);
+		log_call_reset(&dev);
 		vmmem_vhost_mem_free(dev.vm);
 		dev.vm = NULL;
 		if (once)
@@ -717,6 +822,8 @@ out:
 	close(lsock);
 	unlink(socket_path);
 	close(dev.image_fd);
+	if (dev.image_dfd >= 0)
+		close(dev.image_dfd);
 	vmmem_vhost_mem_free(dev.vm);
 	g_free(socket_path);
 	g_free(image);

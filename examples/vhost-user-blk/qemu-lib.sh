@@ -84,11 +84,10 @@ vub_image_md5() {
 	dd if="$1" bs=1M skip=17 count=$VUB_PATTERN_MIB 2>/dev/null | md5sum | cut -d' ' -f1
 }
 
-# vub_make_initrd OUT DIR: busybox, the six virtio modules in dependency
-# order and an /init that does the I/O (vmmem.mode= on the kernel command
-# line picks the hotplug or migration loop).
-vub_make_initrd() {
-	out=$1 dir=$2
+# vub_initrd_base DIR: a fresh DIR with busybox and the six modules (the
+# caller writes DIR/init, then vub_initrd_pack).
+vub_initrd_base() {
+	dir=$1
 	k=$(basename "$(vub_kernel)"); k=${k#vmlinuz-}
 	rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/tmp" || return 1
 	cp "$(command -v busybox)" "$dir/bin/busybox" || return 1
@@ -100,6 +99,20 @@ vub_make_initrd() {
 		*) cp "$f" "$dir/lib/$mod.ko" ;;
 		esac || { echo "# cannot copy $f"; return 1; }
 	done
+}
+
+# vub_initrd_pack DIR OUT: DIR/init made executable, DIR packed into OUT.
+vub_initrd_pack() {
+	chmod +x "$1/init"
+	(cd "$1" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$2"
+}
+
+# vub_make_initrd OUT DIR: busybox, the six virtio modules in dependency
+# order and an /init that does the I/O (vmmem.mode= on the kernel command
+# line picks the hotplug or migration loop).
+vub_make_initrd() {
+	out=$1 dir=$2
+	vub_initrd_base "$dir" || return 1
 	{
 		cat <<EOF
 #!/bin/busybox sh
@@ -114,6 +127,7 @@ echo "VMMEM kernel \$(uname -r)"
 grep vda /proc/partitions | while read maj min blocks name; do echo "VMMEM part \$name \$blocks"; done
 echo "VMMEM diskid \$(od -A n -t x4 -j 440 -N 4 /dev/vda | tr -d ' ')"
 echo "VMMEM serial \$(cat /sys/block/vda/serial)"
+echo "VMMEM maxseg \$(cat /sys/block/vda/queue/max_segments)"
 # One read from each CPU: Linux maps each CPU to its own request queue.
 for c in \$(seq 0 \$((\$(grep -c ^processor /proc/cpuinfo) - 1))); do
 	taskset -c \$c dd if=/dev/vda1 of=/dev/null bs=64k count=4 iflag=direct 2>/dev/null
@@ -160,16 +174,17 @@ echo "VMMEM done"
 poweroff -f
 EOF
 	} >"$dir/init"
-	chmod +x "$dir/init"
-	(cd "$dir" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out"
+	vub_initrd_pack "$dir" "$out"
 }
 
-# vub_start_backend WORK [backend options]: starts it, waits for its
-# socket (10 s).
+# vub_start_backend WORK [backend options]: starts it (with
+# $VUB_BACKEND_ARGS too), waits for its socket (10 s).
 vub_start_backend() {
 	w=$1; shift
 	rm -f "$w/blk.sock"
-	"$backend" --socket "$w/blk.sock" --image "$w/disk.img" --queues "$VUB_QUEUES" --once "$@" \
+	# shellcheck disable=SC2086
+	"$backend" --socket "$w/blk.sock" --image "$w/disk.img" --queues "$VUB_QUEUES" --once \
+		${VUB_BACKEND_ARGS:-} "$@" \
 		>>"$w/backend.log" 2>&1 &
 	vub_backend_pid=$!
 	i=0

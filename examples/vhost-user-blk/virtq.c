@@ -198,20 +198,50 @@ add_iov(struct ring *r, uint64_t gpa, uint64_t len, size_t *n, GError **error)
 	return true;
 }
 
+/* O_DIRECT takes iovs[0..n) at `off` only if every address, length and
+ * the offset are multiples of the image's direct I/O alignment. */
+static bool
+dio_aligned(const struct blk_dev *dev, size_t n, uint64_t off)
+{
+	uintptr_t mask = dev->dio_align - 1;
+
+	if (off & mask)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (((uintptr_t)iovs[i].iov_base | iovs[i].iov_len) & mask)
+			return false;
+	return true;
+}
+
 /* preadv/pwritev over all of iovs[0..n) at `off`, looping over short
- * transfers and IOV_MAX. */
+ * transfers and IOV_MAX; through the O_DIRECT fd when there is one and
+ * the buffers allow it, otherwise (or if the kernel refuses it) through
+ * the page cache, which Linux keeps coherent with direct I/O. */
 static bool
 image_io(struct blk_dev *dev, bool write, size_t n, uint64_t off, GError **error)
 {
 	size_t i = 0;
+	int fd = dev->image_fd;
 
+	if (dev->image_dfd >= 0 && dio_aligned(dev, n, off)) {
+		fd = dev->image_dfd;
+		dev->stats.direct++;
+	}
 	while (i < n) {
 		int cnt = (int)MIN(n - i, (size_t)IOV_MAX);
-		ssize_t got = write ? pwritev(dev->image_fd, iovs + i, cnt, (off_t)off)
-				    : preadv(dev->image_fd, iovs + i, cnt, (off_t)off);
+		ssize_t got = write ? pwritev(fd, iovs + i, cnt, (off_t)off)
+				    : preadv(fd, iovs + i, cnt, (off_t)off);
 
 		if (got < 0 && errno == EINTR)
 			continue;
+		if (got < 0 && errno == EINVAL && fd != dev->image_fd) {
+			fd = dev->image_fd;
+			dev->stats.direct--;
+			continue;
+		}
+		/* What is left of a short direct transfer may not be aligned. */
+		if (got > 0 && fd != dev->image_fd && (size_t)got % dev->dio_align)
+			fd = dev->image_fd;
 		if (got <= 0) {
 			g_set_error(error, BLK_ERROR, 0, "%s at offset %" PRIu64 ": %s",
 				    write ? "pwritev" : "preadv", off,
@@ -231,6 +261,19 @@ image_io(struct blk_dev *dev, bool write, size_t n, uint64_t off, GError **error
 		}
 	}
 	return true;
+}
+
+/* True if a data segment of the request (segs[0..nread) for OUT, the
+ * writable ones for IN) touches memory hot-added while serving. */
+static bool
+in_hot_memory(const struct blk_dev *dev, int nread, int n, bool out)
+{
+	for (int i = out ? 0 : nread; i < (out ? nread : n); i++)
+		for (unsigned h = 0; h < dev->n_hot; h++)
+			if (segs[i].gpa < dev->hot[h].gpa + dev->hot[h].size &&
+			    segs[i].gpa + segs[i].len > dev->hot[h].gpa)
+				return true;
+	return false;
 }
 
 /* Executes one request of n segs; returns the status and sets *written to
@@ -363,6 +406,8 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 			r->q->index, head, hdr.sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
+	if (dev->n_hot && in_hot_memory(dev, nread, n, hdr.type == VIRTIO_BLK_T_OUT))
+		dev->stats.hot++;
 	if (!image_io(dev, hdr.type == VIRTIO_BLK_T_OUT, n_iov, hdr.sector * 512, &err)) {
 		blk_log("queue %u head %u: %s", r->q->index, head, err->message);
 		g_error_free(err);
@@ -500,6 +545,16 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 			goto ring_err;
 		if (le16toh(avail_idx) == q->last_avail)
 			break;
+	}
+	/* Every completed request wrote its status byte and the used ring,
+	 * which the log holds while logging is on: tell the frontend
+	 * before the call eventfd interrupts the driver. */
+	if (q->used_idx != old_used && dev->log_call_fd >= 0 && vmmem_vhost_mem_logging(dev->vm)) {
+		uint64_t one = 1;
+
+		if (write(dev->log_call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			blk_log("queue %u: write to the log eventfd (SET_LOG_FD): %s", q->index,
+				g_strerror(errno));
 	}
 	if (q->used_idx != old_used && q->call_fd >= 0) {
 		bool signal;
