@@ -393,6 +393,39 @@ same_mapping(const struct vmmem_region *r, const struct checked *c)
 	return fstat(r->mapping.fd, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
 }
 
+/* One change of the table, validated against the snapshot `cur` of
+ * generation `gen` (a change made meanwhile refuses it in
+ * vmmem__space_replace), named after its message when it fails. */
+typedef struct change {
+	const char *msg;
+	uint64_t gen;
+	vmmem_memory_t *cur;
+} change_t;
+
+static change_t
+change_begin(vmmem_vhost_mem_t *vm, const char *msg)
+{
+	change_t ch = { msg, vmmem_space_generation(vm->space), vmmem_space_ref_memory(vm->space) };
+	return ch;
+}
+
+static bool
+change_commit(vmmem_vhost_mem_t *vm, const change_t *ch, const size_t *remove, size_t n_remove,
+	      const struct checked *add, size_t n_add, GError **error)
+{
+	bool ok = apply(vm, ch->gen, remove, n_remove, add, n_add, error);
+
+	if (!ok)
+		g_prefix_error(error, "%s: ", ch->msg);
+	return ok;
+}
+
+static void
+change_end(change_t *ch)
+{
+	vmmem_memory_unref(ch->cur);
+}
+
 static bool
 set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const int *fds,
 		     size_t n_fds, GError **error)
@@ -402,8 +435,8 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 	struct checked add[VMMEM_VHOST_MEM_TABLE_MAX_REGIONS];
 	size_t *remove = NULL, n_remove = 0, n_add = 0;
 	vmmem_memory_t *cur;
+	change_t ch;
 	uint32_t n;
-	uint64_t gen;
 	bool ok;
 
 	if (size < MEM_TABLE_HEADER) {
@@ -442,8 +475,8 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 	}
 
 	/* Everything checked: now the change. */
-	gen = vmmem_space_generation(vm->space);
-	cur = vmmem_space_ref_memory(vm->space);
+	ch = change_begin(vm, msg);
+	cur = ch.cur;
 	remove = g_new(size_t, cur->n ? cur->n : 1);
 	for (size_t k = 0; k < cur->n; k++) {
 		bool kept = false;
@@ -461,23 +494,28 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 		if (!kept)
 			add[n_add++] = c[i];
 	}
-	vmmem_memory_unref(cur);
-	ok = apply(vm, gen, remove, n_remove, add, n_add, error);
+	ok = change_commit(vm, &ch, remove, n_remove, add, n_add, error);
+	change_end(&ch);
 	g_free(remove);
-	if (!ok)
-		g_prefix_error(error, "%s: ", msg);
 	return ok;
 }
 
-/* The region of an ADD_MEM_REG / REM_MEM_REG payload. */
+/* The region of an ADD_MEM_REG / REM_MEM_REG payload and its fds: ADD
+ * takes exactly one, REM at most one (QEMU sends the region's fd, which
+ * is only closed). The same checks, in the same order, for both. */
 static bool
-mem_reg_payload(const char *msg, const uint8_t *p, size_t size, vmmem_vhost_mem_region_t *r,
-		GError **error)
+mem_reg_message(const char *msg, const uint8_t *p, size_t size, size_t n_fds, bool fd_required,
+		vmmem_vhost_mem_region_t *r, GError **error)
 {
 	if (size != MEM_REG_HEADER + REGION_WIRE_SIZE) {
 		vmmem__error(error, VMMEM_ERROR_PROTOCOL,
 			     "%s: payload of %zu bytes (expected %d: u64 padding and one region)", msg,
 			     size, MEM_REG_HEADER + REGION_WIRE_SIZE);
+		return false;
+	}
+	if (n_fds > 1 || (fd_required && n_fds != 1)) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "%s: %zu fds (expected %s)", msg, n_fds,
+			     fd_required ? "exactly 1" : "at most 1");
 		return false;
 	}
 	read_region(p + MEM_REG_HEADER, r);
@@ -490,39 +528,30 @@ add_mem_reg_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const i
 {
 	static const char msg[] = "ADD_MEM_REG";
 	struct checked c;
-	vmmem_memory_t *cur;
-	uint64_t gen;
+	change_t ch;
 	bool ok = false;
 
-	if (!mem_reg_payload(msg, p, size, &c.r, error))
+	if (!mem_reg_message(msg, p, size, n_fds, true, &c.r, error))
 		return false;
-	if (n_fds != 1) {
-		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "%s: %zu fds (expected exactly 1)", msg,
-			     n_fds);
-		return false;
-	}
 	c.fd = fds[0];
 	if (!check_region(msg, 0, &c, error))
 		return false;
-	gen = vmmem_space_generation(vm->space);
-	cur = vmmem_space_ref_memory(vm->space);
-	if (cur->n >= VMMEM_VHOST_MAX_MEM_SLOTS) {
+	ch = change_begin(vm, msg);
+	if (ch.cur->n >= VMMEM_VHOST_MAX_MEM_SLOTS) {
 		vmmem__error(error, VMMEM_ERROR_NO_SPACE,
 			     "%s region 0 (fd %d): guest 0x%" PRIx64 ": all %d slots are in use", msg,
 			     c.fd, c.r.guest_phys_addr, VMMEM_VHOST_MAX_MEM_SLOTS);
 		goto out;
 	}
-	for (size_t k = 0; k < cur->n; k++) {
-		const struct vmmem_region *r = cur->regions[k];
+	for (size_t k = 0; k < ch.cur->n; k++) {
+		const struct vmmem_region *r = ch.cur->regions[k];
 
 		if (!check_pair(msg, 0, &c, true, k, r->start, r->size, r->user_addr, error))
 			goto out;
 	}
-	ok = apply(vm, gen, NULL, 0, &c, 1, error);
-	if (!ok)
-		g_prefix_error(error, "%s: ", msg);
+	ok = change_commit(vm, &ch, NULL, 0, &c, 1, error);
 out:
-	vmmem_memory_unref(cur);
+	change_end(&ch);
 	return ok;
 }
 
@@ -532,25 +561,18 @@ rem_mem_reg_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, size_t 
 {
 	static const char msg[] = "REM_MEM_REG";
 	vmmem_vhost_mem_region_t r;
-	vmmem_memory_t *cur;
+	change_t ch;
 	ptrdiff_t k;
-	uint64_t gen;
 	size_t idx;
 	bool ok = false;
 
-	if (!mem_reg_payload(msg, p, size, &r, error))
+	if (!mem_reg_message(msg, p, size, n_fds, false, &r, error))
 		return false;
-	if (n_fds > 1) {
-		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "%s: %zu fds (expected at most 1)", msg,
-			     n_fds);
-		return false;
-	}
-	gen = vmmem_space_generation(vm->space);
-	cur = vmmem_space_ref_memory(vm->space);
-	k = vmmem__memory_index(cur, r.guest_phys_addr);
-	if (k < 0 || cur->regions[k]->start != r.guest_phys_addr ||
-	    cur->regions[k]->size != r.memory_size ||
-	    cur->regions[k]->user_addr != r.userspace_addr) {
+	ch = change_begin(vm, msg);
+	k = vmmem__memory_index(ch.cur, r.guest_phys_addr);
+	if (k < 0 || ch.cur->regions[k]->start != r.guest_phys_addr ||
+	    ch.cur->regions[k]->size != r.memory_size ||
+	    ch.cur->regions[k]->user_addr != r.userspace_addr) {
 		vmmem__error(error, VMMEM_ERROR_NOT_FOUND,
 			     "%s: no region has guest_phys_addr 0x%" PRIx64 ", memory_size 0x%" PRIx64
 			     " and userspace_addr 0x%" PRIx64,
@@ -558,11 +580,9 @@ rem_mem_reg_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, size_t 
 		goto out;
 	}
 	idx = (size_t)k;
-	ok = apply(vm, gen, &idx, 1, NULL, 0, error);
-	if (!ok)
-		g_prefix_error(error, "%s: ", msg);
+	ok = change_commit(vm, &ch, &idx, 1, NULL, 0, error);
 out:
-	vmmem_memory_unref(cur);
+	change_end(&ch);
 	return ok;
 }
 
