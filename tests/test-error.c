@@ -23,6 +23,7 @@ test_values_are_stable(void)
 		{ VMMEM_ERROR_PROVIDER_CREATE, 17 },    { VMMEM_ERROR_CONFIG, 18 },
 		{ VMMEM_ERROR_UNSUPPORTED, 19 },        { VMMEM_ERROR_PROTOCOL, 20 },
 		{ VMMEM_ERROR_NOT_FOUND, 21 },          { VMMEM_ERROR_REGION_LOST, 22 },
+		{ VMMEM_ERROR_IOTLB_MISS, 23 },         { VMMEM_ERROR_IOTLB_DENIED, 24 },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(pinned); i++)
@@ -56,7 +57,7 @@ test_every_code_has_name_and_message(void)
 #undef ENTRY
 	};
 
-	g_assert_cmpuint(G_N_ELEMENTS(codes), ==, 22);
+	g_assert_cmpuint(G_N_ELEMENTS(codes), ==, 24);
 	for (size_t i = 0; i < G_N_ELEMENTS(codes); i++) {
 		g_assert_cmpstr(vmmem_error_code_name(codes[i].code), ==, codes[i].name);
 		g_assert_cmpstr(vmmem_error_code_message(codes[i].code), ==, codes[i].message);
@@ -69,7 +70,7 @@ test_every_code_has_name_and_message(void)
 static void
 test_unknown_codes(void)
 {
-	const int unknown[] = { 0, -1, 23, 1000, G_MININT, G_MAXINT };
+	const int unknown[] = { 0, -1, 25, 1000, G_MININT, G_MAXINT };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(unknown); i++) {
 		g_assert_cmpstr(vmmem_error_code_name(unknown[i]), ==, "unknown");
