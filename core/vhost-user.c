@@ -38,6 +38,7 @@
 #define MEM_REG_HEADER 8    /* u64 padding */
 #define LOG_PAYLOAD 16      /* u64 mmap_size; u64 mmap_offset */
 #define VRING_ADDR_PAYLOAD 40
+#define IOTLB_PAYLOAD VMMEM_VHOST_IOTLB_MSG_SIZE
 
 /* A mapped dirty log, shared between the object (which may hand it to
  * the space again when LOG_ALL comes back) and the space (through the
@@ -57,6 +58,7 @@ struct vmmem_vhost_mem {
 	bool log_all;         /* VHOST_F_LOG_ALL negotiated */
 	bool logging;         /* __atomic: the space logs into log */
 	bool read_only;       /* map the frontend's regions read-only */
+	vmmem_iotlb_t *iotlb; /* IOVA -> frontend address (IOTLB_MSG) */
 };
 
 /* One region of a message and what the checks learnt about its fd. */
@@ -109,6 +111,11 @@ vmmem_vhost_mem_new(const vmmem_space_options_t *options, GError **error)
 	}
 	vm->space = space;
 	g_mutex_init(&vm->lock);
+	{
+		vmmem_iotlb_options_t o = { sizeof(o), VMMEM_IOTLB_TARGET_FRONTEND, 0 };
+
+		vm->iotlb = vmmem_iotlb_new(&o, NULL); /* cannot fail with these options */
+	}
 	return vm;
 }
 
@@ -119,6 +126,7 @@ vmmem_vhost_mem_free(vmmem_vhost_mem_t *vm)
 		return;
 	/* The space drops its reference to the log (if logging) as it goes. */
 	vmmem_space_free(vm->space);
+	vmmem_iotlb_free(vm->iotlb);
 	log_map_unref(vm->log);
 	g_mutex_clear(&vm->lock);
 	g_free(vm);
@@ -136,6 +144,12 @@ vmmem_space_t *
 vmmem_vhost_mem_space(vmmem_vhost_mem_t *vm)
 {
 	return vm->space;
+}
+
+vmmem_iotlb_t *
+vmmem_vhost_mem_iotlb(vmmem_vhost_mem_t *vm)
+{
+	return vm->iotlb;
 }
 
 uint64_t
@@ -401,6 +415,39 @@ same_mapping(const struct vmmem_region *r, const struct checked *c)
 	return fstat(r->mapping.fd, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
 }
 
+/* One change of the table, validated against the snapshot `cur` of
+ * generation `gen` (a change made meanwhile refuses it in
+ * vmmem__space_replace), named after its message when it fails. */
+typedef struct change {
+	const char *msg;
+	uint64_t gen;
+	vmmem_memory_t *cur;
+} change_t;
+
+static change_t
+change_begin(vmmem_vhost_mem_t *vm, const char *msg)
+{
+	change_t ch = { msg, vmmem_space_generation(vm->space), vmmem_space_ref_memory(vm->space) };
+	return ch;
+}
+
+static bool
+change_commit(vmmem_vhost_mem_t *vm, const change_t *ch, const size_t *remove, size_t n_remove,
+	      const struct checked *add, size_t n_add, GError **error)
+{
+	bool ok = apply(vm, ch->gen, remove, n_remove, add, n_add, error);
+
+	if (!ok)
+		g_prefix_error(error, "%s: ", ch->msg);
+	return ok;
+}
+
+static void
+change_end(change_t *ch)
+{
+	vmmem_memory_unref(ch->cur);
+}
+
 static bool
 set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const int *fds,
 		     size_t n_fds, GError **error)
@@ -410,8 +457,8 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 	struct checked add[VMMEM_VHOST_MEM_TABLE_MAX_REGIONS];
 	size_t *remove = NULL, n_remove = 0, n_add = 0;
 	vmmem_memory_t *cur;
+	change_t ch;
 	uint32_t n;
-	uint64_t gen;
 	bool ok;
 
 	if (size < MEM_TABLE_HEADER) {
@@ -450,10 +497,10 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 	}
 
 	/* Everything checked: now the change. */
-	gen = vmmem_space_generation(vm->space);
-	cur = vmmem_space_ref_memory(vm->space);
+	ch = change_begin(vm, msg);
+	cur = ch.cur;
 	if (!(remove = vmmem__malloc_n(cur->n, sizeof(*remove)))) {
-		vmmem_memory_unref(cur);
+		change_end(&ch);
 		vmmem__nomem(error, "the regions to remove");
 		g_prefix_error(error, "%s: ", msg);
 		return false;
@@ -474,23 +521,28 @@ set_mem_table_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const
 		if (!kept)
 			add[n_add++] = c[i];
 	}
-	vmmem_memory_unref(cur);
-	ok = apply(vm, gen, remove, n_remove, add, n_add, error);
+	ok = change_commit(vm, &ch, remove, n_remove, add, n_add, error);
+	change_end(&ch);
 	g_free(remove);
-	if (!ok)
-		g_prefix_error(error, "%s: ", msg);
 	return ok;
 }
 
-/* The region of an ADD_MEM_REG / REM_MEM_REG payload. */
+/* The region of an ADD_MEM_REG / REM_MEM_REG payload and its fds: ADD
+ * takes exactly one, REM at most one (QEMU sends the region's fd, which
+ * is only closed). The same checks, in the same order, for both. */
 static bool
-mem_reg_payload(const char *msg, const uint8_t *p, size_t size, vmmem_vhost_mem_region_t *r,
-		GError **error)
+mem_reg_message(const char *msg, const uint8_t *p, size_t size, size_t n_fds, bool fd_required,
+		vmmem_vhost_mem_region_t *r, GError **error)
 {
 	if (size != MEM_REG_HEADER + REGION_WIRE_SIZE) {
 		vmmem__error(error, VMMEM_ERROR_PROTOCOL,
 			     "%s: payload of %zu bytes (expected %d: u64 padding and one region)", msg,
 			     size, MEM_REG_HEADER + REGION_WIRE_SIZE);
+		return false;
+	}
+	if (n_fds > 1 || (fd_required && n_fds != 1)) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "%s: %zu fds (expected %s)", msg, n_fds,
+			     fd_required ? "exactly 1" : "at most 1");
 		return false;
 	}
 	read_region(p + MEM_REG_HEADER, r);
@@ -503,39 +555,30 @@ add_mem_reg_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const i
 {
 	static const char msg[] = "ADD_MEM_REG";
 	struct checked c;
-	vmmem_memory_t *cur;
-	uint64_t gen;
+	change_t ch;
 	bool ok = false;
 
-	if (!mem_reg_payload(msg, p, size, &c.r, error))
+	if (!mem_reg_message(msg, p, size, n_fds, true, &c.r, error))
 		return false;
-	if (n_fds != 1) {
-		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "%s: %zu fds (expected exactly 1)", msg,
-			     n_fds);
-		return false;
-	}
 	c.fd = fds[0];
 	if (!check_region(msg, 0, &c, error))
 		return false;
-	gen = vmmem_space_generation(vm->space);
-	cur = vmmem_space_ref_memory(vm->space);
-	if (cur->n >= VMMEM_VHOST_MAX_MEM_SLOTS) {
+	ch = change_begin(vm, msg);
+	if (ch.cur->n >= VMMEM_VHOST_MAX_MEM_SLOTS) {
 		vmmem__error(error, VMMEM_ERROR_NO_SPACE,
 			     "%s region 0 (fd %d): guest 0x%" PRIx64 ": all %d slots are in use", msg,
 			     c.fd, c.r.guest_phys_addr, VMMEM_VHOST_MAX_MEM_SLOTS);
 		goto out;
 	}
-	for (size_t k = 0; k < cur->n; k++) {
-		const struct vmmem_region *r = cur->regions[k];
+	for (size_t k = 0; k < ch.cur->n; k++) {
+		const struct vmmem_region *r = ch.cur->regions[k];
 
 		if (!check_pair(msg, 0, &c, true, k, r->start, r->size, r->user_addr, error))
 			goto out;
 	}
-	ok = apply(vm, gen, NULL, 0, &c, 1, error);
-	if (!ok)
-		g_prefix_error(error, "%s: ", msg);
+	ok = change_commit(vm, &ch, NULL, 0, &c, 1, error);
 out:
-	vmmem_memory_unref(cur);
+	change_end(&ch);
 	return ok;
 }
 
@@ -545,25 +588,18 @@ rem_mem_reg_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, size_t 
 {
 	static const char msg[] = "REM_MEM_REG";
 	vmmem_vhost_mem_region_t r;
-	vmmem_memory_t *cur;
+	change_t ch;
 	ptrdiff_t k;
-	uint64_t gen;
 	size_t idx;
 	bool ok = false;
 
-	if (!mem_reg_payload(msg, p, size, &r, error))
+	if (!mem_reg_message(msg, p, size, n_fds, false, &r, error))
 		return false;
-	if (n_fds > 1) {
-		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "%s: %zu fds (expected at most 1)", msg,
-			     n_fds);
-		return false;
-	}
-	gen = vmmem_space_generation(vm->space);
-	cur = vmmem_space_ref_memory(vm->space);
-	k = vmmem__memory_index(cur, r.guest_phys_addr);
-	if (k < 0 || cur->regions[k]->start != r.guest_phys_addr ||
-	    cur->regions[k]->size != r.memory_size ||
-	    cur->regions[k]->user_addr != r.userspace_addr) {
+	ch = change_begin(vm, msg);
+	k = vmmem__memory_index(ch.cur, r.guest_phys_addr);
+	if (k < 0 || ch.cur->regions[k]->start != r.guest_phys_addr ||
+	    ch.cur->regions[k]->size != r.memory_size ||
+	    ch.cur->regions[k]->user_addr != r.userspace_addr) {
 		vmmem__error(error, VMMEM_ERROR_NOT_FOUND,
 			     "%s: no region has guest_phys_addr 0x%" PRIx64 ", memory_size 0x%" PRIx64
 			     " and userspace_addr 0x%" PRIx64,
@@ -571,11 +607,9 @@ rem_mem_reg_locked(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, size_t 
 		goto out;
 	}
 	idx = (size_t)k;
-	ok = apply(vm, gen, &idx, 1, NULL, 0, error);
-	if (!ok)
-		g_prefix_error(error, "%s: ", msg);
+	ok = change_commit(vm, &ch, &idx, 1, NULL, 0, error);
 out:
-	vmmem_memory_unref(cur);
+	change_end(&ch);
 	return ok;
 }
 
@@ -790,6 +824,9 @@ vmmem_vhost_mem_handle(vmmem_vhost_mem_t *vm, uint32_t request, const void *payl
 	case VMMEM_VHOST_USER_SET_LOG_BASE:
 		ok = vmmem_vhost_mem_set_log_base(vm, payload, size, fds, n_fds, error);
 		break;
+	case VMMEM_VHOST_USER_IOTLB_MSG:
+		ok = vmmem_vhost_mem_iotlb_msg(vm, payload, size, fds, n_fds, error);
+		break;
 	case VMMEM_VHOST_USER_GET_MAX_MEM_SLOTS:
 		if (fds)
 			close_fds(fds, n_fds);
@@ -815,6 +852,174 @@ vmmem_vhost_mem_handle(vmmem_vhost_mem_t *vm, uint32_t request, const void *payl
 		return 0;
 	}
 	return ok ? 1 : -1;
+}
+
+/* ---- the IOTLB ---- */
+
+static const char *
+iotlb_type_name(uint8_t type)
+{
+	return type == VMMEM_VHOST_IOTLB_UPDATE ? "UPDATE" : "INVALIDATE";
+}
+
+bool
+vmmem_vhost_parse_iotlb_msg(const void *payload, size_t size, vmmem_vhost_iotlb_msg_t *out,
+			    GError **error)
+{
+	const uint8_t *p = payload;
+	vmmem_vhost_iotlb_msg_t m;
+
+	if (size != IOTLB_PAYLOAD || !payload) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL,
+			     "IOTLB_MSG: payload of %zu bytes (expected %d: iova, size, uaddr, perm, "
+			     "type and padding)",
+			     size, IOTLB_PAYLOAD);
+		return false;
+	}
+	memcpy(&m.iova, p, 8);
+	memcpy(&m.size, p + 8, 8);
+	memcpy(&m.uaddr, p + 16, 8);
+	m.perm = p[24];
+	m.type = p[25];
+	if (m.type != VMMEM_VHOST_IOTLB_UPDATE && m.type != VMMEM_VHOST_IOTLB_INVALIDATE) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL,
+			     "IOTLB_MSG at iova 0x%" PRIx64 ": type %u is neither UPDATE (2) nor "
+			     "INVALIDATE (3)%s",
+			     m.iova, m.type,
+			     m.type == VMMEM_VHOST_IOTLB_MISS || m.type == VMMEM_VHOST_IOTLB_ACCESS_FAIL
+				     ? " (MISS and ACCESS_FAIL go from the backend to the frontend)"
+				     : "");
+		return false;
+	}
+	if (m.size == 0) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+			     "IOTLB_MSG %s at iova 0x%" PRIx64 ": size is 0", iotlb_type_name(m.type),
+			     m.iova);
+		return false;
+	}
+	if (m.size - 1 > UINT64_MAX - m.iova) {
+		vmmem__error(error, VMMEM_ERROR_OVERFLOW,
+			     "IOTLB_MSG %s: iova 0x%" PRIx64 " + size 0x%" PRIx64 " wraps past 2^64",
+			     iotlb_type_name(m.type), m.iova, m.size);
+		return false;
+	}
+	if (m.type == VMMEM_VHOST_IOTLB_UPDATE) {
+		if (m.size - 1 > UINT64_MAX - m.uaddr) {
+			vmmem__error(error, VMMEM_ERROR_OVERFLOW,
+				     "IOTLB_MSG UPDATE at iova 0x%" PRIx64 ": uaddr 0x%" PRIx64
+				     " + size 0x%" PRIx64 " wraps past 2^64",
+				     m.iova, m.uaddr, m.size);
+			return false;
+		}
+		if (m.perm != VMMEM_IOTLB_READ && m.perm != VMMEM_IOTLB_WRITE &&
+		    m.perm != VMMEM_IOTLB_RW) {
+			vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+				     "IOTLB_MSG UPDATE at iova 0x%" PRIx64 ": perm 0x%x is not "
+				     "read-only (1), write-only (2) or read-write (3)",
+				     m.iova, m.perm);
+			return false;
+		}
+	}
+	*out = m;
+	return true;
+}
+
+/* The spec's rule for an update: its frontend range lies in the memory
+ * table (possibly over several regions, adjacent in frontend addresses). */
+static bool
+uaddr_backed(vmmem_vhost_mem_t *vm, const vmmem_vhost_iotlb_msg_t *m, GError **error)
+{
+	vmmem_memory_t *cur = vmmem_space_ref_memory(vm->space);
+	uint64_t ua = m->uaddr, left = m->size;
+	bool ok = true;
+
+	while (left) {
+		const struct vmmem_fast_region *e = vmmem__memory_user_find(cur, ua);
+		uint64_t k;
+
+		if (!e) {
+			vmmem__error(error, VMMEM_ERROR_INVALID_ADDRESS,
+				     "IOTLB_MSG UPDATE at iova 0x%" PRIx64 " size 0x%" PRIx64
+				     ": uaddr 0x%" PRIx64 " is not in any region of the memory table "
+				     "(the range starts at uaddr 0x%" PRIx64 ")",
+				     m->iova, m->size, ua, m->uaddr);
+			ok = false;
+			break;
+		}
+		k = e->size - (ua - e->start);
+		if (k >= left)
+			break;
+		left -= k;
+		ua += k;
+	}
+	vmmem_memory_unref(cur);
+	return ok;
+}
+
+static bool
+iotlb_msg(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const int *fds, size_t n_fds,
+	  GError **error)
+{
+	vmmem_vhost_iotlb_msg_t m;
+
+	(void)fds;
+	if (n_fds != 0) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "IOTLB_MSG: %zu fds (expected none)",
+			     n_fds);
+		return false;
+	}
+	if (!vmmem_vhost_parse_iotlb_msg(p, size, &m, error))
+		return false;
+	if (m.type == VMMEM_VHOST_IOTLB_INVALIDATE) {
+		if (!vmmem_iotlb_invalidate(vm->iotlb, m.iova, m.size, error)) {
+			g_prefix_error(error, "IOTLB_MSG INVALIDATE: ");
+			return false;
+		}
+		return true;
+	}
+	if (!uaddr_backed(vm, &m, error))
+		return false;
+	if (!vmmem_iotlb_update(vm->iotlb, m.iova, m.size, m.uaddr, (vmmem_iotlb_perm_t)m.perm,
+				error)) {
+		g_prefix_error(error, "IOTLB_MSG UPDATE: ");
+		return false;
+	}
+	return true;
+}
+
+bool
+vmmem_vhost_mem_iotlb_msg(vmmem_vhost_mem_t *vm, const void *payload, size_t size,
+			  const int *fds, size_t n_fds, GError **error)
+{
+	return run(iotlb_msg, vm, payload, size, fds, n_fds, error);
+}
+
+size_t
+vmmem_vhost_iotlb_miss_msg(uint64_t iova, vmmem_iotlb_perm_t access, uint8_t type,
+			   uint32_t flags, void *buf, size_t buf_size)
+{
+	uint8_t *p = buf;
+	uint32_t request = VMMEM_VHOST_USER_BACKEND_IOTLB_MSG, size = IOTLB_PAYLOAD;
+	uint64_t zero = 0;
+
+	if (!buf || buf_size < VMMEM_VHOST_IOTLB_MISS_MSG_SIZE ||
+	    (type != VMMEM_VHOST_IOTLB_MISS && type != VMMEM_VHOST_IOTLB_ACCESS_FAIL) ||
+	    (access != VMMEM_IOTLB_READ && access != VMMEM_IOTLB_WRITE &&
+	     access != VMMEM_IOTLB_RW) ||
+	    (flags & ~VMMEM_VHOST_USER_NEED_REPLY_MASK))
+		return 0;
+	flags |= VMMEM_VHOST_USER_VERSION;
+	memset(p, 0, VMMEM_VHOST_IOTLB_MISS_MSG_SIZE);
+	memcpy(p, &request, 4);
+	memcpy(p + 4, &flags, 4);
+	memcpy(p + 8, &size, 4);
+	p += VMMEM_VHOST_USER_HEADER_SIZE;
+	memcpy(p, &iova, 8);
+	memcpy(p + 8, &zero, 8);  /* size: the frontend answers with the entry */
+	memcpy(p + 16, &zero, 8); /* uaddr */
+	p[24] = (uint8_t)access;
+	p[25] = type;
+	return VMMEM_VHOST_IOTLB_MISS_MSG_SIZE;
 }
 
 /* ---- translation ---- */

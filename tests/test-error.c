@@ -24,6 +24,7 @@ test_values_are_stable(void)
 		{ VMMEM_ERROR_UNSUPPORTED, 19 },        { VMMEM_ERROR_PROTOCOL, 20 },
 		{ VMMEM_ERROR_NOT_FOUND, 21 },          { VMMEM_ERROR_REGION_LOST, 22 },
 		{ VMMEM_ERROR_NOMEM, 23 },              { VMMEM_ERROR_READ_ONLY, 24 },
+		{ VMMEM_ERROR_IOTLB_MISS, 25 },         { VMMEM_ERROR_IOTLB_DENIED, 26 },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(pinned); i++)
@@ -57,7 +58,7 @@ test_every_code_has_name_and_message(void)
 #undef ENTRY
 	};
 
-	g_assert_cmpuint(G_N_ELEMENTS(codes), ==, 24);
+	g_assert_cmpuint(G_N_ELEMENTS(codes), ==, 26);
 	for (size_t i = 0; i < G_N_ELEMENTS(codes); i++) {
 		g_assert_cmpstr(vmmem_error_code_name(codes[i].code), ==, codes[i].name);
 		g_assert_cmpstr(vmmem_error_code_message(codes[i].code), ==, codes[i].message);

@@ -58,7 +58,9 @@ extern "C" {
 	XX(REGION_LOST, 22,                                                                     \
 	   "the region's file lost pages under this process (SIGBUS); they read as zero")      \
 	XX(NOMEM, 23, "the library could not allocate memory (the call changed nothing)")      \
-	XX(READ_ONLY, 24, "a write to a read-only region, refused before any byte moved")
+	XX(READ_ONLY, 24, "a write to a read-only region, refused before any byte moved")      \
+	XX(IOTLB_MISS, 25, "no IOTLB entry translates the I/O virtual address")               \
+	XX(IOTLB_DENIED, 26, "the IOTLB entry does not permit the access (read or write)")
 
 /** The codes of the VMMEM_ERROR domain (GError.code), one per cause, from
  * VMMEM_ERROR_MAP: VMMEM_ERROR_INVALID_ADDRESS = 1 ... The values are ABI. */

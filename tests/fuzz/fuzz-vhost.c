@@ -9,6 +9,11 @@
  * and a disk file. Every fd handed over is a fresh dup, as SCM_RIGHTS
  * gives, since the functions close what they are given.
  *
+ * IOTLB_MSG (request 22, through vmmem_vhost_mem_handle) updates and
+ * invalidates the object's IOTLB; after every message 4 IOVAs from the
+ * input are read by IOVA: a read either fails with a VMMEM_ERROR or
+ * returns the bytes a guest-address read at its translation returns.
+ *
  * What must hold: nothing crashes; a refused message sets a VMMEM_ERROR
  * with a message and publishes nothing (the space's generation is
  * unchanged); after each accepted message every region of the current
@@ -210,6 +215,18 @@ build_payload(fuzz_in_t *in, unsigned op, uint8_t *buf)
 		memcpy(buf, v, sizeof(v));
 		return sizeof(v);
 	}
+	case 5: { /* IOTLB_MSG: u64 iova, size, uaddr; u8 perm, type; padding */
+		uint64_t v[3];
+
+		v[0] = field(in);
+		v[1] = field(in);
+		v[2] = field(in) + (UINT64_C(1) << 40); /* near the regions' uaddrs */
+		memset(buf, 0, 32);
+		memcpy(buf, v, sizeof(v));
+		buf[24] = (form & 0x40) ? fuzz_u8(in) : (uint8_t)(((form >> 1) & 3) ?: 3);
+		buf[25] = (form & 0x20) ? fuzz_u8(in) : (uint8_t)(2 + ((form >> 3) & 1));
+		return 32;
+	}
 	default: { /* SET_FEATURES and the rest: one u64 */
 		uint64_t f = (form & 2) ? VMMEM_VHOST_F_LOG_ALL : fuzz_u64(in);
 
@@ -258,10 +275,41 @@ check_snapshot(vmmem_space_t *space)
 	vmmem_space_put(space, m);
 }
 
+/* Reads by IOVA agree with reads by guest address at their translation,
+ * or fail with a VMMEM_ERROR. */
+static void
+check_iova(fuzz_in_t *in, vmmem_vhost_mem_t *vm)
+{
+	vmmem_space_t *space = vmmem_vhost_mem_space(vm);
+	const vmmem_memory_t *m = vmmem_space_get(space);
+	vmmem_iova_t io;
+
+	vmmem_iova_begin(&io, vmmem_vhost_mem_iotlb(vm), m);
+	for (unsigned k = 0; k < 4 && in->left > 0; k++) {
+		uint64_t iova = field(in) + fuzz_u8(in), a = 0, b = 0, plen = 0;
+		vmmem_guest_addr_t gpa;
+		GError *err = NULL;
+
+		if (vmmem_iova_read_obj(&io, iova, &a, 8, &err)) {
+			/* A value split over two entries has no single translation. */
+			if (!vmmem_iova_translate(&io, iova, 8, VMMEM_IOTLB_READ, &gpa, &plen, NULL) ||
+			    (plen == 8 && (!vmmem_memory_read_obj(m, gpa, &b, 8, NULL) || a != b)))
+				fuzz_fail("IOVA 0x%" G_GINT64_MODIFIER "x read 0x%" G_GINT64_MODIFIER
+					  "x, its translation disagrees", iova, a);
+		} else if (!err || err->domain != VMMEM_ERROR || !*err->message) {
+			fuzz_fail("IOVA 0x%" G_GINT64_MODIFIER "x: refused without a VMMEM_ERROR",
+				  iova);
+		}
+		g_clear_error(&err);
+	}
+	vmmem_iova_end(&io);
+	vmmem_space_put(space, m);
+}
+
 static const uint32_t requests[] = {
 	VMMEM_VHOST_USER_SET_MEM_TABLE, VMMEM_VHOST_USER_ADD_MEM_REG,
 	VMMEM_VHOST_USER_REM_MEM_REG,   VMMEM_VHOST_USER_SET_LOG_BASE,
-	VMMEM_VHOST_USER_SET_FEATURES,
+	VMMEM_VHOST_USER_SET_FEATURES,  VMMEM_VHOST_USER_IOTLB_MSG,
 };
 
 /* Which payload builder a request number takes. */
@@ -271,7 +319,7 @@ form_of(uint32_t request)
 	for (unsigned i = 0; i < G_N_ELEMENTS(requests); i++)
 		if (requests[i] == request)
 			return i;
-	return 4;
+	return 4; /* one u64 */
 }
 
 int
@@ -357,6 +405,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fprintf(stderr, "op %u: %s\n", op, rc ? "accepted" : "not ours");
 			check_snapshot(vmmem_vhost_mem_space(vm));
 		}
+		check_iova(&in, vm);
 	}
 	vmmem_vhost_mem_free(vm);
 	if (fuzz_count_fds() != fds_before)
