@@ -720,6 +720,7 @@ main(int argc, char **argv)
 	struct sigaction act = { .sa_handler = on_signal };
 	sigset_t block, unblocked;
 	struct stat st;
+	struct stat sock_st;
 	int lsock, rc = 1;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -768,12 +769,24 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	unlink(socket_path);
+	/* A stale socket from an earlier run is replaced; anything else at
+	 * that path is the user's file, never ours to delete (as root, a
+	 * mistyped --socket /dev/null would otherwise remove the device). */
+	if (lstat(socket_path, &sock_st) == 0) {
+		if (!S_ISSOCK(sock_st.st_mode)) {
+			blk_log("socket %s: the path exists and is not a socket; not replacing it",
+				socket_path);
+			return 1;
+		}
+		unlink(socket_path);
+	}
 	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lsock < 0 || bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lsock, 1) < 0) {
 		blk_log("socket %s: %s", socket_path, g_strerror(errno));
 		return 1;
 	}
+	if (lstat(socket_path, &sock_st) != 0)
+		memset(&sock_st, 0, sizeof(sock_st));
 	blk_log("serving %s (%" PRIu64 " sectors%s, %u queue%s%s) on %s", image,
 		dev.image_size / 512, read_only ? ", read-only" : "", dev.n_queues,
 		dev.n_queues == 1 ? "" : "s",
@@ -820,7 +833,14 @@ main(int argc, char **argv)
 		blk_log("stopped by signal %d", (int)stop_signal);
 out:
 	close(lsock);
-	unlink(socket_path);
+	/* Only the socket this run bound: another may have replaced it. */
+	{
+		struct stat now;
+
+		if (lstat(socket_path, &now) == 0 && S_ISSOCK(now.st_mode) &&
+		    now.st_ino == sock_st.st_ino && now.st_dev == sock_st.st_dev)
+			unlink(socket_path);
+	}
 	close(dev.image_fd);
 	if (dev.image_dfd >= 0)
 		close(dev.image_dfd);
