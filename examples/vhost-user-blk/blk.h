@@ -5,8 +5,10 @@
 #ifndef VMMEM_EXAMPLE_BLK_H
 #define VMMEM_EXAMPLE_BLK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <vmmem/vhost-user.h>
 
@@ -26,6 +28,7 @@
 #define VIRTIO_RING_F_EVENT_IDX     29
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
 #define VIRTIO_F_VERSION_1          32
+#define VIRTIO_F_ACCESS_PLATFORM    33 /* VIRTIO_F_IOMMU_PLATFORM */
 
 #define BLK_ERROR g_quark_from_static_string("vmmem-vhost-user-blk")
 
@@ -41,12 +44,24 @@ struct blk_queue {
 	bool enabled;
 	int kick_fd, call_fd, err_fd;
 	bool broken;           /* stopped for a guest error until reset */
+	uint16_t used_pub;     /* the used index last stored in the ring */
+	/* Parked on an IOTLB miss: the avail entry at last_avail waits for
+	 * the frontend's update of park_iova; nothing of it has run. The
+	 * wait began at park_since (g_get_monotonic_time(), 0: no wait);
+	 * miss_sent: an IOTLB_MISS for it is outstanding. */
+	bool parked, miss_sent;
+	uint64_t park_iova;
+	int64_t park_since;
+	bool miss_fatal;       /* the wait timed out: the next miss fails */
 	uint64_t requests;     /* completed on this queue in this session */
 };
 
 struct blk_stats {
 	uint64_t requests, reads, writes, flushes, get_ids, errors;
 	uint64_t bytes_read, bytes_written;
+	/* vIOMMU: misses sent, updates and invalidations received, waits
+	 * that timed out. */
+	uint64_t iotlb_misses, iotlb_updates, iotlb_invalidates, iotlb_timeouts;
 };
 
 struct blk_dev {
@@ -57,6 +72,13 @@ struct blk_dev {
 	uint64_t features;      /* negotiated with SET_FEATURES */
 	uint64_t protocol_features;
 	vmmem_vhost_mem_t *vm;
+	/* VIRTIO_F_ACCESS_PLATFORM negotiated: every guest address is an
+	 * IOVA, translated through the IOTLB the frontend fills. */
+	bool iommu;
+	bool no_iommu;          /* --no-iommu: do not offer it */
+	int backend_fd;         /* SET_BACKEND_REQ_FD: where misses go; -1 */
+	bool iotlb_changed;     /* an update arrived: retry parked queues */
+	void *iotlb;            /* iova.c's */
 	struct blk_queue q[BLK_MAX_QUEUES];
 	char serial[20];
 	bool verbose;
@@ -73,5 +95,38 @@ void blk_queue_process(struct blk_dev *dev, struct blk_queue *q);
 bool blk_queue_ready(const struct blk_queue *q);
 
 void blk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* How long a parked queue waits for the frontend's IOTLB update before the
+ * access fails (a frontend that cannot translate the IOVA sends nothing:
+ * QEMU's vhost_device_iotlb_miss only logs). */
+#define BLK_IOTLB_WAIT_US (2 * G_USEC_PER_SEC)
+
+/* main.c: sends VHOST_USER_BACKEND_IOTLB_MSG (a miss) for the queue on the
+ * backend request channel; false if it could not be sent. */
+bool blk_send_iotlb_miss(struct blk_dev *dev, struct blk_queue *q, uint64_t iova, bool write);
+
+/* Accesses by IOVA through the session's IOTLB (iova.c). They fail with
+ * the IOTLB's error; blk_iova_missed() tells a miss (worth waiting for)
+ * from a refusal and gives the IOVA and the access kind. */
+bool blk_iova_missed(struct blk_dev *dev, const GError *err, uint64_t *iova, bool *write);
+bool blk_iova_read(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, void *buf,
+		   size_t len, GError **error);
+bool blk_iova_write(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova,
+		    const void *buf, size_t len, GError **error);
+bool blk_iova_load_u16(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint16_t *v,
+		       memory_order order, GError **error);
+bool blk_iova_store_u16(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint16_t v,
+			memory_order order, GError **error);
+bool blk_iova_store_u8(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint8_t v,
+		       GError **error);
+bool blk_iova_get_iovec(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint64_t len,
+			bool write, struct iovec *iov, size_t max, size_t *n, GError **error);
+void blk_iova_mark_dirty(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova,
+			 uint64_t len);
+/* IOTLB_MSG from the frontend (update or invalidate), applied before the
+ * caller acks it. */
+bool blk_iova_handle_msg(struct blk_dev *dev, const void *payload, size_t size, GError **error);
+/* A fresh, empty IOTLB for a new session. */
+bool blk_iova_reset(struct blk_dev *dev, GError **error);
 
 #endif
