@@ -482,6 +482,10 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 		q->addr = a;
 		q->have_addr = true;
 		q->broken = false;
+		if (dev->iommu)
+			blk_log("queue %u: rings at IOVA desc 0x%" PRIx64 ", avail 0x%" PRIx64
+				", used 0x%" PRIx64, q->index, a.desc_user_addr, a.avail_user_addr,
+				a.used_user_addr);
 		return true;
 	}
 	case SET_VRING_BASE:
