@@ -55,7 +55,9 @@ extern "C" {
 	XX(PROTOCOL, 20, "a message from another process is malformed")                         \
 	XX(NOT_FOUND, 21, "no region by that name or at that address (hotplug removal)")     \
 	XX(REGION_LOST, 22,                                                                     \
-	   "the region's file lost pages under this process (SIGBUS); they read as zero")
+	   "the region's file lost pages under this process (SIGBUS); they read as zero")      \
+	XX(IOTLB_MISS, 23, "no IOTLB entry translates the I/O virtual address")               \
+	XX(IOTLB_DENIED, 24, "the IOTLB entry does not permit the access (read or write)")
 
 typedef enum vmmem_error_code {
 #define VMMEM_ERROR_ENUM_(name, value, message) VMMEM_ERROR_##name = (value),

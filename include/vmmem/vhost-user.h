@@ -57,14 +57,15 @@
  * backend's control thread). The translation functions take a snapshot
  * and are lock-free.
  *
- * IOTLB: VHOST_USER_IOTLB_MSG (a vIOMMU, protocol feature IOMMU) is out of
- * scope for now: with it, vring and descriptor addresses are I/O virtual
- * addresses that need an IOVA -> frontend-address table with misses and
- * invalidations. The design leaves room for it: translation goes through
- * functions that take a snapshot (never through a table the caller
- * reads), so an IOTLB can be one more table built alongside each snapshot
- * (as the frontend-address table is) and consulted first, without a
- * change to these signatures or to the inline guest lookup's ABI.
+ * IOTLB: with a vIOMMU (VIRTIO_F_ACCESS_PLATFORM negotiated), vring and
+ * descriptor addresses are I/O virtual addresses. The object owns an
+ * IOTLB (<vmmem/iotlb.h>) whose targets are frontend addresses:
+ * VHOST_USER_IOTLB_MSG updates and invalidations go to it
+ * (vmmem_vhost_mem_iotlb_msg), and the queue threads access guest memory
+ * by IOVA through it with a snapshot of the space. A miss is reported to
+ * the backend (the IOTLB's miss handler), which sends IOTLB_MISS on the
+ * backend request channel (vmmem_vhost_iotlb_miss_msg) and retries the
+ * request once the frontend's update came.
  */
 #ifndef VMMEM_VHOST_USER_H
 #define VMMEM_VHOST_USER_H
@@ -76,6 +77,7 @@
 #include <glib.h>
 
 #include <vmmem/address.h>
+#include <vmmem/iotlb.h>
 #include <vmmem/memory.h>
 #include <vmmem/space.h>
 #include <vmmem/visibility.h>
@@ -92,10 +94,23 @@ extern "C" {
 #define VMMEM_VHOST_USER_GET_MAX_MEM_SLOTS 36
 #define VMMEM_VHOST_USER_ADD_MEM_REG       37
 #define VMMEM_VHOST_USER_REM_MEM_REG       38
+/** VHOST_USER_SET_BACKEND_REQ_FD (SET_SLAVE_REQ_FD): the backend request
+ * channel's socket; the backend keeps it and sends its requests there. */
+#define VMMEM_VHOST_USER_SET_BACKEND_REQ_FD 21
+/** VHOST_USER_IOTLB_MSG: an IOTLB update or invalidation
+ * (vmmem_vhost_mem_iotlb_msg). */
+#define VMMEM_VHOST_USER_IOTLB_MSG         22
+/** Backend request VHOST_USER_BACKEND_IOTLB_MSG (on the backend channel):
+ * an IOTLB miss or access failure (vmmem_vhost_iotlb_miss_msg). */
+#define VMMEM_VHOST_USER_BACKEND_IOTLB_MSG 1
 
 /* Header flags: version 1, and the reply bit. */
 #define VMMEM_VHOST_USER_VERSION    0x1u
 #define VMMEM_VHOST_USER_REPLY_MASK 0x4u
+/** Header flag: the sender waits for a u64 reply (REPLY_ACK). */
+#define VMMEM_VHOST_USER_NEED_REPLY_MASK 0x8u
+/** The header: u32 request, u32 flags, u32 size. */
+#define VMMEM_VHOST_USER_HEADER_SIZE 12
 
 /** Regions in one SET_MEM_TABLE (VHOST_MEMORY_BASELINE_NREGIONS). */
 #define VMMEM_VHOST_MEM_TABLE_MAX_REGIONS 8
@@ -110,6 +125,30 @@ extern "C" {
 /** Protocol features the functions here serve. */
 #define VMMEM_VHOST_USER_PROTOCOL_F_LOG_SHMFD          1
 #define VMMEM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
+/** Protocol feature REPLY_ACK; an IOTLB needs it (QEMU refuses a vIOMMU
+ * without it and BACKEND_REQ). */
+#define VMMEM_VHOST_USER_PROTOCOL_F_REPLY_ACK   3
+/** Protocol feature BACKEND_REQ (SLAVE_REQ): the backend request channel
+ * that carries IOTLB misses. */
+#define VMMEM_VHOST_USER_PROTOCOL_F_BACKEND_REQ 5
+/** Device feature VIRTIO_F_ACCESS_PLATFORM (IOMMU_PLATFORM): the device
+ * accesses memory through the platform's IOMMU, by IOVA. */
+#define VMMEM_VIRTIO_F_ACCESS_PLATFORM (UINT64_C(1) << 33)
+
+/** vhost_iotlb_msg type MISS (backend to frontend): no entry for iova. */
+#define VMMEM_VHOST_IOTLB_MISS        1
+/** vhost_iotlb_msg type UPDATE (frontend to backend): a new entry. */
+#define VMMEM_VHOST_IOTLB_UPDATE      2
+/** vhost_iotlb_msg type INVALIDATE (frontend to backend): a range unmapped. */
+#define VMMEM_VHOST_IOTLB_INVALIDATE  3
+/** vhost_iotlb_msg type ACCESS_FAIL (backend to frontend): permission
+ * denied at iova. */
+#define VMMEM_VHOST_IOTLB_ACCESS_FAIL 4
+/** The payload of an IOTLB message: struct vhost_iotlb_msg {u64 iova,
+ * size, uaddr; u8 perm, type;} and 6 bytes of padding. */
+#define VMMEM_VHOST_IOTLB_MSG_SIZE 32
+/** A whole backend IOTLB message: header and payload. */
+#define VMMEM_VHOST_IOTLB_MISS_MSG_SIZE (VMMEM_VHOST_USER_HEADER_SIZE + VMMEM_VHOST_IOTLB_MSG_SIZE)
 
 /** One region on the wire: SET_MEM_TABLE carries `u32 nregions; u32
  * padding;` and nregions of these; ADD_MEM_REG and REM_MEM_REG carry
@@ -132,6 +171,15 @@ typedef struct vmmem_vhost_vring_addr {
 	uint64_t avail_user_addr;
 	uint64_t log_guest_addr;
 } vmmem_vhost_vring_addr_t;
+
+/** VHOST_USER_IOTLB_MSG's payload, as vmmem_vhost_parse_iotlb_msg() gives it. */
+typedef struct vmmem_vhost_iotlb_msg {
+	uint64_t iova;      /**< first I/O virtual address */
+	uint64_t size;      /**< bytes, at least 1 */
+	uint64_t uaddr;     /**< the frontend address of iova (UPDATE) */
+	uint8_t perm;       /**< VMMEM_IOTLB_READ / _WRITE / _RW (UPDATE) */
+	uint8_t type;       /**< VMMEM_VHOST_IOTLB_* */
+} vmmem_vhost_iotlb_msg_t;
 
 typedef struct vmmem_vhost_mem vmmem_vhost_mem_t;
 
@@ -229,11 +277,65 @@ VMMEM_API bool vmmem_vhost_mem_logging(const vmmem_vhost_mem_t *vm);
  * to the caller), -1 on failure (error set). For GET_MAX_MEM_SLOTS
  * *reply_u64 (may be NULL) gets the value to reply with. SET_FEATURES is
  * handled for VHOST_F_LOG_ALL only: the backend still acts on its other
- * bits. Sending the replies (see each function) stays the caller's.
+ * bits. IOTLB_MSG is handled (vmmem_vhost_mem_iotlb_msg); its reply under
+ * NEED_REPLY is the caller's. Sending the replies (see each function) stays the caller's.
  */
 VMMEM_API int vmmem_vhost_mem_handle(vmmem_vhost_mem_t *vm, uint32_t request,
 				     const void *payload, size_t size, const int *fds,
 				     size_t n_fds, uint64_t *reply_u64, GError **error);
+
+/**
+ * The object's IOTLB (targets are frontend addresses: VMMEM_IOTLB_TARGET_
+ * FRONTEND), empty until the first IOTLB_MSG update. Owned by the
+ * object; set its miss handler before the queue threads start, and access
+ * by IOVA with vmmem_iova_begin(&io, vmmem_vhost_mem_iotlb(vm), snapshot).
+ */
+VMMEM_API vmmem_iotlb_t *vmmem_vhost_mem_iotlb(vmmem_vhost_mem_t *vm);
+
+/**
+ * Parses and checks VHOST_USER_IOTLB_MSG's payload (the frontend is not
+ * trusted); each refusal names the field and its value:
+ * a payload that is not VMMEM_VHOST_IOTLB_MSG_SIZE bytes, a type other
+ * than UPDATE or INVALIDATE (MISS and ACCESS_FAIL go the other way)
+ * (VMMEM_ERROR_PROTOCOL); size 0 (VMMEM_ERROR_INVALID_ARGUMENT); an IOVA
+ * range that passes 2^64 (VMMEM_ERROR_OVERFLOW); for UPDATE, a uaddr range
+ * that passes 2^64 (VMMEM_ERROR_OVERFLOW) and a perm that is not READ,
+ * WRITE or RW (VMMEM_ERROR_INVALID_ARGUMENT). An INVALIDATE's uaddr and
+ * perm mean nothing and are not looked at (QEMU sends zeros).
+ */
+VMMEM_API bool vmmem_vhost_parse_iotlb_msg(const void *payload, size_t size,
+					   vmmem_vhost_iotlb_msg_t *out, GError **error);
+
+/**
+ * VHOST_USER_IOTLB_MSG: checks the payload (vmmem_vhost_parse_iotlb_msg;
+ * no fd may come with it, VMMEM_ERROR_PROTOCOL) and applies it to the
+ * object's IOTLB. An UPDATE's [uaddr, uaddr + size) must be backed by
+ * the current memory table, as the spec asks (VMMEM_ERROR_INVALID_ADDRESS
+ * naming the first frontend address that is not); an INVALIDATE returns
+ * once no reader uses the removed translations (call it from a thread
+ * that holds no snapshot). A refused message changes nothing.
+ *
+ * THE REPLY: QEMU sends this message with NEED_REPLY and waits (it asks
+ * for REPLY_ACK with a vIOMMU): reply with the u64 0 on success, non-zero
+ * on failure, as for any REPLY_ACK.
+ */
+VMMEM_API bool vmmem_vhost_mem_iotlb_msg(vmmem_vhost_mem_t *vm, const void *payload, size_t size,
+					 const int *fds, size_t n_fds, GError **error);
+
+/**
+ * Builds the backend request that reports a miss: a header (request
+ * VMMEM_VHOST_USER_BACKEND_IOTLB_MSG, flags VMMEM_VHOST_USER_VERSION plus
+ * `flags`, e.g. VMMEM_VHOST_USER_NEED_REPLY_MASK, size 32) and a
+ * vhost_iotlb_msg {iova, perm = access, type}, in `buf` of `buf_size`
+ * bytes (at least VMMEM_VHOST_IOTLB_MISS_MSG_SIZE). `type` is
+ * VMMEM_VHOST_IOTLB_MISS or _ACCESS_FAIL, `access` READ or WRITE (QEMU
+ * asks its IOMMU for write access unless perm is READ). Returns the
+ * number of bytes to send on the backend channel (from
+ * SET_BACKEND_REQ_FD), or 0 (nothing written) for a bad argument.
+ */
+VMMEM_API size_t vmmem_vhost_iotlb_miss_msg(uint64_t iova, vmmem_iotlb_perm_t access,
+					    uint8_t type, uint32_t flags, void *buf,
+					    size_t buf_size);
 
 /** Parses SET_VRING_ADDR's payload (40 bytes; VMMEM_ERROR_PROTOCOL
  * otherwise). Translate its addresses with a snapshot. */

@@ -19,6 +19,7 @@
 #include <vmmem/access.h>
 #include <vmmem/dirty.h>
 #include <vmmem/space.h>
+#include <vmmem/iotlb.h>
 #include <vmmem/vhost-user.h>
 #include <vmmem/share.h>
 #include <vmmem/config.h>
