@@ -233,6 +233,13 @@ blk_iova_handle_msg(struct blk_dev *dev, const void *payload, size_t size, GErro
 		return false;
 	}
 	memcpy(&msg, payload, 26);
+	if (msg.size == 0 || msg.iova + (msg.size - 1) < msg.iova ||
+	    (msg.type == IOTLB_UPDATE && msg.uaddr + (msg.size - 1) < msg.uaddr)) {
+		g_set_error(error, BLK_ERROR, 0,
+			    "IOTLB_MSG: IOVA 0x%" PRIx64 " size 0x%" PRIx64 " is empty or passes 2^64",
+			    msg.iova, msg.size);
+		return false;
+	}
 	if (msg.type == IOTLB_UPDATE) {
 		struct entry e = { msg.iova, msg.size, msg.uaddr, msg.perm };
 
