@@ -89,6 +89,49 @@ bool vmmem__membarrier_ready(void);
  * membarrier is missing, false: the caller must not rely on it). */
 bool vmmem__fence_all_threads(void);
 
+/* Starts a grace period without waiting for it: advances the epoch and
+ * returns it. A table unpublished before the call may be freed once
+ * vmmem__grace_horizon() is at least the returned value. */
+uint64_t vmmem__grace_start(void);
+/* The epoch of the oldest read section still running (UINT64_MAX if
+ * none), after a barrier on every thread: what was retired at an epoch
+ * at or below it is unreachable. Never waits. */
+uint64_t vmmem__grace_horizon(void);
+
+/* ---- iotlb.c: the IOTLB's tables ---- */
+
+struct vmmem__iotlb_entry {
+	uint64_t iova;
+	uint64_t last;    /* iova + size - 1: never wraps */
+	uint64_t target;
+	uint32_t perm;
+};
+
+/* Immutable once published; sorted by iova, no overlaps. */
+struct vmmem__iotlb_table {
+	size_t n;
+	uint64_t retired_epoch;                   /* once replaced */
+	struct vmmem__iotlb_table *retired_next;  /* the retired list */
+	struct vmmem__iotlb_entry e[];
+};
+
+struct vmmem_iotlb {
+	struct vmmem__iotlb_table *current; /* __atomic */
+	GMutex lock;                        /* serializes writers */
+	vmmem_iotlb_target_t target;
+	size_t max_entries;
+	vmmem_iotlb_miss_fn miss;
+	void *miss_data;
+	struct vmmem__iotlb_table *retired; /* replaced, not yet freed */
+	size_t evict_cursor;
+};
+
+/* The index of the last entry with iova <= addr, or -1. */
+ptrdiff_t vmmem__iotlb_floor(const struct vmmem__iotlb_table *t, uint64_t addr);
+/* The entry holding addr, or NULL. */
+const struct vmmem__iotlb_entry *vmmem__iotlb_find(const struct vmmem__iotlb_table *t,
+						   uint64_t addr);
+
 /* ---- dirty.c: dirty logs ---- */
 
 /* A flat log: bit p & 63 of word p >> 6 for guest page p = gpa >> 12, for

@@ -185,6 +185,31 @@ vmmem__fence_all_threads(void)
 	return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
 }
 
+uint64_t
+vmmem__grace_start(void)
+{
+	/* The caller has published (release) the new pointer before this. */
+	return __atomic_add_fetch(&global_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t
+vmmem__grace_horizon(void)
+{
+	uint64_t oldest = UINT64_MAX;
+
+	/* As in vmmem__synchronize: every reader's record store is visible
+	 * after this, or its section began after the publication. */
+	if (!vmmem__fence_all_threads())
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (struct reader *r = __atomic_load_n(&readers, __ATOMIC_ACQUIRE); r; r = r->next) {
+		uint64_t e = __atomic_load_n(&r->epoch, __ATOMIC_ACQUIRE);
+
+		if (e != 0 && e < oldest)
+			oldest = e;
+	}
+	return oldest;
+}
+
 void
 vmmem__synchronize(void)
 {

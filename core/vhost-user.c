@@ -38,6 +38,7 @@
 #define MEM_REG_HEADER 8    /* u64 padding */
 #define LOG_PAYLOAD 16      /* u64 mmap_size; u64 mmap_offset */
 #define VRING_ADDR_PAYLOAD 40
+#define IOTLB_PAYLOAD VMMEM_VHOST_IOTLB_MSG_SIZE
 
 /* A mapped dirty log, shared between the object (which may hand it to
  * the space again when LOG_ALL comes back) and the space (through the
@@ -56,6 +57,7 @@ struct vmmem_vhost_mem {
 	struct log_map *log;  /* the last SET_LOG_BASE's, or NULL */
 	bool log_all;         /* VHOST_F_LOG_ALL negotiated */
 	bool logging;         /* __atomic: the space logs into log */
+	vmmem_iotlb_t *iotlb; /* IOVA -> frontend address (IOTLB_MSG) */
 };
 
 /* One region of a message and what the checks learnt about its fd. */
@@ -104,6 +106,11 @@ vmmem_vhost_mem_new(const vmmem_space_options_t *options, GError **error)
 	vm = g_new0(vmmem_vhost_mem_t, 1);
 	vm->space = space;
 	g_mutex_init(&vm->lock);
+	{
+		vmmem_iotlb_options_t o = { sizeof(o), VMMEM_IOTLB_TARGET_FRONTEND, 0 };
+
+		vm->iotlb = vmmem_iotlb_new(&o, NULL); /* cannot fail with these options */
+	}
 	return vm;
 }
 
@@ -114,6 +121,7 @@ vmmem_vhost_mem_free(vmmem_vhost_mem_t *vm)
 		return;
 	/* The space drops its reference to the log (if logging) as it goes. */
 	vmmem_space_free(vm->space);
+	vmmem_iotlb_free(vm->iotlb);
 	log_map_unref(vm->log);
 	g_mutex_clear(&vm->lock);
 	g_free(vm);
@@ -123,6 +131,12 @@ vmmem_space_t *
 vmmem_vhost_mem_space(vmmem_vhost_mem_t *vm)
 {
 	return vm->space;
+}
+
+vmmem_iotlb_t *
+vmmem_vhost_mem_iotlb(vmmem_vhost_mem_t *vm)
+{
+	return vm->iotlb;
 }
 
 uint64_t
@@ -758,6 +772,9 @@ vmmem_vhost_mem_handle(vmmem_vhost_mem_t *vm, uint32_t request, const void *payl
 	case VMMEM_VHOST_USER_SET_LOG_BASE:
 		ok = vmmem_vhost_mem_set_log_base(vm, payload, size, fds, n_fds, error);
 		break;
+	case VMMEM_VHOST_USER_IOTLB_MSG:
+		ok = vmmem_vhost_mem_iotlb_msg(vm, payload, size, fds, n_fds, error);
+		break;
 	case VMMEM_VHOST_USER_GET_MAX_MEM_SLOTS:
 		if (fds)
 			close_fds(fds, n_fds);
@@ -783,6 +800,174 @@ vmmem_vhost_mem_handle(vmmem_vhost_mem_t *vm, uint32_t request, const void *payl
 		return 0;
 	}
 	return ok ? 1 : -1;
+}
+
+/* ---- the IOTLB ---- */
+
+static const char *
+iotlb_type_name(uint8_t type)
+{
+	return type == VMMEM_VHOST_IOTLB_UPDATE ? "UPDATE" : "INVALIDATE";
+}
+
+bool
+vmmem_vhost_parse_iotlb_msg(const void *payload, size_t size, vmmem_vhost_iotlb_msg_t *out,
+			    GError **error)
+{
+	const uint8_t *p = payload;
+	vmmem_vhost_iotlb_msg_t m;
+
+	if (size != IOTLB_PAYLOAD || !payload) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL,
+			     "IOTLB_MSG: payload of %zu bytes (expected %d: iova, size, uaddr, perm, "
+			     "type and padding)",
+			     size, IOTLB_PAYLOAD);
+		return false;
+	}
+	memcpy(&m.iova, p, 8);
+	memcpy(&m.size, p + 8, 8);
+	memcpy(&m.uaddr, p + 16, 8);
+	m.perm = p[24];
+	m.type = p[25];
+	if (m.type != VMMEM_VHOST_IOTLB_UPDATE && m.type != VMMEM_VHOST_IOTLB_INVALIDATE) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL,
+			     "IOTLB_MSG at iova 0x%" PRIx64 ": type %u is neither UPDATE (2) nor "
+			     "INVALIDATE (3)%s",
+			     m.iova, m.type,
+			     m.type == VMMEM_VHOST_IOTLB_MISS || m.type == VMMEM_VHOST_IOTLB_ACCESS_FAIL
+				     ? " (MISS and ACCESS_FAIL go from the backend to the frontend)"
+				     : "");
+		return false;
+	}
+	if (m.size == 0) {
+		vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+			     "IOTLB_MSG %s at iova 0x%" PRIx64 ": size is 0", iotlb_type_name(m.type),
+			     m.iova);
+		return false;
+	}
+	if (m.size - 1 > UINT64_MAX - m.iova) {
+		vmmem__error(error, VMMEM_ERROR_OVERFLOW,
+			     "IOTLB_MSG %s: iova 0x%" PRIx64 " + size 0x%" PRIx64 " wraps past 2^64",
+			     iotlb_type_name(m.type), m.iova, m.size);
+		return false;
+	}
+	if (m.type == VMMEM_VHOST_IOTLB_UPDATE) {
+		if (m.size - 1 > UINT64_MAX - m.uaddr) {
+			vmmem__error(error, VMMEM_ERROR_OVERFLOW,
+				     "IOTLB_MSG UPDATE at iova 0x%" PRIx64 ": uaddr 0x%" PRIx64
+				     " + size 0x%" PRIx64 " wraps past 2^64",
+				     m.iova, m.uaddr, m.size);
+			return false;
+		}
+		if (m.perm != VMMEM_IOTLB_READ && m.perm != VMMEM_IOTLB_WRITE &&
+		    m.perm != VMMEM_IOTLB_RW) {
+			vmmem__error(error, VMMEM_ERROR_INVALID_ARGUMENT,
+				     "IOTLB_MSG UPDATE at iova 0x%" PRIx64 ": perm 0x%x is not "
+				     "read-only (1), write-only (2) or read-write (3)",
+				     m.iova, m.perm);
+			return false;
+		}
+	}
+	*out = m;
+	return true;
+}
+
+/* The spec's rule for an update: its frontend range lies in the memory
+ * table (possibly over several regions, adjacent in frontend addresses). */
+static bool
+uaddr_backed(vmmem_vhost_mem_t *vm, const vmmem_vhost_iotlb_msg_t *m, GError **error)
+{
+	vmmem_memory_t *cur = vmmem_space_ref_memory(vm->space);
+	uint64_t ua = m->uaddr, left = m->size;
+	bool ok = true;
+
+	while (left) {
+		const struct vmmem_fast_region *e = vmmem__memory_user_find(cur, ua);
+		uint64_t k;
+
+		if (!e) {
+			vmmem__error(error, VMMEM_ERROR_INVALID_ADDRESS,
+				     "IOTLB_MSG UPDATE at iova 0x%" PRIx64 " size 0x%" PRIx64
+				     ": uaddr 0x%" PRIx64 " is not in any region of the memory table "
+				     "(the range starts at uaddr 0x%" PRIx64 ")",
+				     m->iova, m->size, ua, m->uaddr);
+			ok = false;
+			break;
+		}
+		k = e->size - (ua - e->start);
+		if (k >= left)
+			break;
+		left -= k;
+		ua += k;
+	}
+	vmmem_memory_unref(cur);
+	return ok;
+}
+
+static bool
+iotlb_msg(vmmem_vhost_mem_t *vm, const uint8_t *p, size_t size, const int *fds, size_t n_fds,
+	  GError **error)
+{
+	vmmem_vhost_iotlb_msg_t m;
+
+	(void)fds;
+	if (n_fds != 0) {
+		vmmem__error(error, VMMEM_ERROR_PROTOCOL, "IOTLB_MSG: %zu fds (expected none)",
+			     n_fds);
+		return false;
+	}
+	if (!vmmem_vhost_parse_iotlb_msg(p, size, &m, error))
+		return false;
+	if (m.type == VMMEM_VHOST_IOTLB_INVALIDATE) {
+		if (!vmmem_iotlb_invalidate(vm->iotlb, m.iova, m.size, error)) {
+			g_prefix_error(error, "IOTLB_MSG INVALIDATE: ");
+			return false;
+		}
+		return true;
+	}
+	if (!uaddr_backed(vm, &m, error))
+		return false;
+	if (!vmmem_iotlb_update(vm->iotlb, m.iova, m.size, m.uaddr, (vmmem_iotlb_perm_t)m.perm,
+				error)) {
+		g_prefix_error(error, "IOTLB_MSG UPDATE: ");
+		return false;
+	}
+	return true;
+}
+
+bool
+vmmem_vhost_mem_iotlb_msg(vmmem_vhost_mem_t *vm, const void *payload, size_t size,
+			  const int *fds, size_t n_fds, GError **error)
+{
+	return run(iotlb_msg, vm, payload, size, fds, n_fds, error);
+}
+
+size_t
+vmmem_vhost_iotlb_miss_msg(uint64_t iova, vmmem_iotlb_perm_t access, uint8_t type,
+			   uint32_t flags, void *buf, size_t buf_size)
+{
+	uint8_t *p = buf;
+	uint32_t request = VMMEM_VHOST_USER_BACKEND_IOTLB_MSG, size = IOTLB_PAYLOAD;
+	uint64_t zero = 0;
+
+	if (!buf || buf_size < VMMEM_VHOST_IOTLB_MISS_MSG_SIZE ||
+	    (type != VMMEM_VHOST_IOTLB_MISS && type != VMMEM_VHOST_IOTLB_ACCESS_FAIL) ||
+	    (access != VMMEM_IOTLB_READ && access != VMMEM_IOTLB_WRITE &&
+	     access != VMMEM_IOTLB_RW) ||
+	    (flags & ~VMMEM_VHOST_USER_NEED_REPLY_MASK))
+		return 0;
+	flags |= VMMEM_VHOST_USER_VERSION;
+	memset(p, 0, VMMEM_VHOST_IOTLB_MISS_MSG_SIZE);
+	memcpy(p, &request, 4);
+	memcpy(p + 4, &flags, 4);
+	memcpy(p + 8, &size, 4);
+	p += VMMEM_VHOST_USER_HEADER_SIZE;
+	memcpy(p, &iova, 8);
+	memcpy(p + 8, &zero, 8);  /* size: the frontend answers with the entry */
+	memcpy(p + 16, &zero, 8); /* uaddr */
+	p[24] = (uint8_t)access;
+	p[25] = type;
+	return VMMEM_VHOST_IOTLB_MISS_MSG_SIZE;
 }
 
 /* ---- translation ---- */

@@ -1033,6 +1033,337 @@ test_dirty_log_marks_exactly_the_pages_written(void)
 	g_assert_cmpint(count_fds(), ==, before);
 }
 
+
+/* ---- the IOTLB (IOTLB_MSG) ---- */
+
+/* One vhost_iotlb_msg payload. */
+static void
+iotlb_payload(uint8_t p[32], uint64_t iova, uint64_t size, uint64_t uaddr, uint8_t perm,
+	      uint8_t type)
+{
+	memset(p, 0, 32);
+	memcpy(p, &iova, 8);
+	memcpy(p + 8, &size, 8);
+	memcpy(p + 16, &uaddr, 8);
+	p[24] = perm;
+	p[25] = type;
+}
+
+static bool
+send_iotlb(conn_t *c, uint64_t iova, uint64_t size, uint64_t uaddr, uint8_t perm, uint8_t type,
+	   GError **error)
+{
+	uint8_t p[32];
+
+	iotlb_payload(p, iova, size, uaddr, perm, type);
+	fe_send(c, VMMEM_VHOST_USER_IOTLB_MSG, p, 32, NULL, 0);
+	return be_handle(c, error);
+}
+
+/* Region 0: guest [0, 2M) at frontend U; region 1: guest [8M, 9M) at
+ * frontend U + 2M, right after region 0 in frontend addresses only. */
+static void
+iotlb_conn(conn_t *c)
+{
+	vmmem_vhost_mem_region_t r[2] = { reg(0, MiB(2), UVA_BASE, 0),
+					  reg(MiB(8), MiB(1), UVA_BASE + MiB(2), 0) };
+	int fds[2] = { memfd_tagged(MiB(2), 0, 0, 0, MiB(2)),
+		       memfd_tagged(MiB(1), 0, 0, MiB(8), MiB(1)) };
+	GError *err = NULL;
+
+	conn_open(c);
+	g_assert_true(send_table(c, r, 2, fds, 2, &err));
+	tu_assert_no_error(err);
+	close(fds[0]);
+	close(fds[1]);
+	g_assert_cmpint(vmmem_iotlb_target_kind(vmmem_vhost_mem_iotlb(c->vm)), ==,
+			VMMEM_IOTLB_TARGET_FRONTEND);
+}
+
+#define IOVA UINT64_C(0xfee00000)
+
+static void
+test_iotlb_update_translates_through_frontend_address(void)
+{
+	conn_t c;
+	GError *err = NULL;
+	vmmem_space_t *sp;
+	const vmmem_memory_t *m;
+	vmmem_iova_t io;
+	uint64_t v = 0, w[2];
+	uint8_t buf[KIB(8)];
+	vmmem_guest_addr_t gpa;
+	uint64_t plen = 0;
+
+	iotlb_conn(&c);
+	sp = vmmem_vhost_mem_space(c.vm);
+	/* 8 KiB of IOVA over the frontend boundary between the regions. */
+	g_assert_true(send_iotlb(&c, IOVA, KIB(8), UVA_BASE + MiB(2) - KIB(4), VMMEM_IOTLB_RW,
+				 VMMEM_VHOST_IOTLB_UPDATE, &err));
+	tu_assert_no_error(err);
+	g_assert_cmpuint(vmmem_iotlb_num_entries(vmmem_vhost_mem_iotlb(c.vm)), ==, 1);
+	m = vmmem_space_get(sp);
+	vmmem_iova_begin(&io, vmmem_vhost_mem_iotlb(c.vm), m);
+	g_assert_true(vmmem_iova_read_obj(&io, IOVA, &v, 8, &err));
+	tu_assert_no_error(err);
+	g_assert_cmphex(v, ==, tag(MiB(2) - KIB(4)));
+	g_assert_true(vmmem_iova_read_obj(&io, IOVA + KIB(4), &v, 8, &err)); /* the second region */
+	g_assert_cmphex(v, ==, tag(MiB(8)));
+	g_assert_true(vmmem_iova_read_slice(&io, IOVA, buf, sizeof(buf), &err));
+	tu_assert_no_error(err);
+	memcpy(&w[0], buf, 8);
+	memcpy(&w[1], buf + KIB(4), 8);
+	g_assert_cmphex(w[0], ==, tag(MiB(2) - KIB(4)));
+	g_assert_cmphex(w[1], ==, tag(MiB(8)));
+	g_assert_true(vmmem_iova_translate(&io, IOVA + 16, KIB(8), VMMEM_IOTLB_WRITE, &gpa, &plen,
+					   &err));
+	g_assert_cmphex(gpa.raw, ==, MiB(2) - KIB(4) + 16);
+	g_assert_cmphex(plen, ==, KIB(4) - 16);
+	/* A write lands in the region the frontend address names. */
+	v = 0x1234;
+	g_assert_true(vmmem_iova_write_obj(&io, IOVA + KIB(4) + 8, &v, 8, &err));
+	g_assert_true(vmmem_memory_read_obj(m, G(MiB(8) + 8), &v, 8, NULL));
+	g_assert_cmphex(v, ==, 0x1234);
+	vmmem_iova_end(&io);
+	vmmem_space_put(sp, m);
+
+	/* Invalidation takes the second page away. */
+	g_assert_true(send_iotlb(&c, IOVA + KIB(4), KIB(4), 0, 0, VMMEM_VHOST_IOTLB_INVALIDATE,
+				 &err));
+	tu_assert_no_error(err);
+	m = vmmem_space_get(sp);
+	vmmem_iova_begin(&io, vmmem_vhost_mem_iotlb(c.vm), m);
+	g_assert_true(vmmem_iova_read_obj(&io, IOVA, &v, 8, &err));
+	g_assert_false(vmmem_iova_read_slice(&io, IOVA, buf, sizeof(buf), &err));
+	tu_assert_error(&err, VMMEM_ERROR_IOTLB_MISS, "IOVA 0xfee01000", "(read)");
+	vmmem_iova_end(&io);
+	vmmem_space_put(sp, m);
+	conn_close(&c);
+}
+
+/* The frontend removes the region an entry points into: the entry stays
+ * (the frontend invalidates it on its own time) but no longer reaches
+ * memory: the access fails naming the frontend address. */
+static void
+test_iotlb_entry_into_removed_region_fails(void)
+{
+	conn_t c;
+	GError *err = NULL;
+	vmmem_space_t *sp;
+	const vmmem_memory_t *m;
+	vmmem_iova_t io;
+	uint64_t v;
+
+	iotlb_conn(&c);
+	sp = vmmem_vhost_mem_space(c.vm);
+	g_assert_true(send_iotlb(&c, IOVA, KIB(4), UVA_BASE + MiB(2), VMMEM_IOTLB_READ,
+				 VMMEM_VHOST_IOTLB_UPDATE, &err));
+	tu_assert_no_error(err);
+	g_assert_true(send_mem_reg(&c, VMMEM_VHOST_USER_REM_MEM_REG,
+				   reg(MiB(8), MiB(1), UVA_BASE + MiB(2), 0), -1, &err));
+	tu_assert_no_error(err);
+	m = vmmem_space_get(sp);
+	vmmem_iova_begin(&io, vmmem_vhost_mem_iotlb(c.vm), m);
+	g_assert_false(vmmem_iova_read_obj(&io, IOVA, &v, 8, &err));
+	tu_assert_error(&err, VMMEM_ERROR_INVALID_ADDRESS, "IOVA 0xfee00000",
+			"frontend address 0x7f0000200000");
+	vmmem_iova_end(&io);
+	vmmem_space_put(sp, m);
+	conn_close(&c);
+}
+
+typedef struct bad_iotlb {
+	const char *path;
+	size_t size;     /* the payload size sent */
+	uint64_t iova, len, uaddr;
+	uint8_t perm, type;
+	bool with_fd;
+	int code;
+	const char *want[3];
+} bad_iotlb_t;
+
+#define U UVA_BASE
+static const bad_iotlb_t bad_iotlb[] = {
+	{ "/vhost-user/refuse/iotlb-payload-size", 26, IOVA, KIB(4), U, 3, 2, false,
+	  VMMEM_ERROR_PROTOCOL, { "IOTLB_MSG", "payload of 26 bytes", "expected 32" } },
+	{ "/vhost-user/refuse/iotlb-with-fd", 32, IOVA, KIB(4), U, 3, 2, true,
+	  VMMEM_ERROR_PROTOCOL, { "IOTLB_MSG", "1 fds", "expected none" } },
+	{ "/vhost-user/refuse/iotlb-type-miss-from-frontend", 32, IOVA, KIB(4), U, 3, 1, false,
+	  VMMEM_ERROR_PROTOCOL, { "iova 0xfee00000", "type 1", "from the backend" } },
+	{ "/vhost-user/refuse/iotlb-type-access-fail-from-frontend", 32, IOVA, KIB(4), U, 3, 4,
+	  false, VMMEM_ERROR_PROTOCOL, { "type 4", "neither UPDATE (2) nor INVALIDATE (3)", NULL } },
+	{ "/vhost-user/refuse/iotlb-type-unknown", 32, IOVA, KIB(4), U, 3, 0x55, false,
+	  VMMEM_ERROR_PROTOCOL, { "type 85", NULL, NULL } },
+	{ "/vhost-user/refuse/iotlb-update-size-zero", 32, IOVA, 0, U, 3, 2, false,
+	  VMMEM_ERROR_INVALID_ARGUMENT, { "UPDATE at iova 0xfee00000", "size is 0", NULL } },
+	{ "/vhost-user/refuse/iotlb-invalidate-size-zero", 32, IOVA, 0, 0, 0, 3, false,
+	  VMMEM_ERROR_INVALID_ARGUMENT, { "INVALIDATE at iova 0xfee00000", "size is 0", NULL } },
+	{ "/vhost-user/refuse/iotlb-iova-range-wraps", 32, UINT64_MAX - 0xfff, KIB(8), U, 3, 2,
+	  false, VMMEM_ERROR_OVERFLOW, { "iova 0xfffffffffffff000", "size 0x2000", "wraps" } },
+	{ "/vhost-user/refuse/iotlb-invalidate-range-wraps", 32, UINT64_MAX, 2, 0, 0, 3, false,
+	  VMMEM_ERROR_OVERFLOW, { "INVALIDATE", "iova 0xffffffffffffffff", "wraps" } },
+	{ "/vhost-user/refuse/iotlb-uaddr-range-wraps", 32, IOVA, KIB(8), UINT64_MAX - 0xfff, 3, 2,
+	  false, VMMEM_ERROR_OVERFLOW, { "uaddr 0xfffffffffffff000", "wraps", NULL } },
+	{ "/vhost-user/refuse/iotlb-perm-none", 32, IOVA, KIB(4), U, 0, 2, false,
+	  VMMEM_ERROR_INVALID_ARGUMENT, { "perm 0x0", "read-only (1)", NULL } },
+	{ "/vhost-user/refuse/iotlb-perm-unknown-bits", 32, IOVA, KIB(4), U, 0x83, 2, false,
+	  VMMEM_ERROR_INVALID_ARGUMENT, { "perm 0x83", NULL, NULL } },
+	{ "/vhost-user/refuse/iotlb-uaddr-outside-memory-table", 32, IOVA, KIB(8),
+	  U + MiB(3) - KIB(4), 3, 2, false, VMMEM_ERROR_INVALID_ADDRESS,
+	  { "uaddr 0x7f0000300000", "not in any region", "starts at uaddr 0x7f00002ff000" } },
+	{ "/vhost-user/refuse/iotlb-uaddr-below-memory-table", 32, IOVA, KIB(4), U - KIB(4), 3, 2,
+	  false, VMMEM_ERROR_INVALID_ADDRESS, { "uaddr 0x7efffffff000", NULL, NULL } },
+};
+#undef U
+
+static void
+test_refused_iotlb_message(gconstpointer data)
+{
+	const bad_iotlb_t *bc = data;
+	conn_t c;
+	GError *err = NULL;
+	uint8_t p[64] = { 0 };
+	int fd = -1, before;
+	vmmem_iotlb_entry_t e;
+
+	iotlb_conn(&c);
+	/* One entry to keep: a refused message must leave it as it was. */
+	g_assert_true(send_iotlb(&c, 0x1000, KIB(4), UVA_BASE, VMMEM_IOTLB_READ,
+				 VMMEM_VHOST_IOTLB_UPDATE, &err));
+	tu_assert_no_error(err);
+	iotlb_payload(p, bc->iova, bc->len, bc->uaddr, bc->perm, bc->type);
+	before = count_fds();
+	if (bc->with_fd)
+		fd = memfd_tagged(KIB(4), 0, 0, 0, 0);
+	fe_send(&c, VMMEM_VHOST_USER_IOTLB_MSG, p, (uint32_t)bc->size, &fd, bc->with_fd ? 1 : 0);
+	if (fd >= 0)
+		close(fd);
+	g_assert_false(be_handle(&c, &err));
+	tu_assert_error(&err, bc->code, bc->want[0], bc->want[1], bc->want[2]);
+	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpuint(vmmem_iotlb_num_entries(vmmem_vhost_mem_iotlb(c.vm)), ==, 1);
+	g_assert_true(vmmem_iotlb_lookup(vmmem_vhost_mem_iotlb(c.vm), 0x1000, &e));
+	g_assert_cmphex(e.target, ==, UVA_BASE);
+	g_assert_cmphex(e.size, ==, KIB(4));
+	conn_close(&c);
+}
+
+static void
+test_iotlb_miss_message_for_backend_channel(void)
+{
+	uint8_t m[VMMEM_VHOST_IOTLB_MISS_MSG_SIZE + 4];
+	uint32_t req, flags, size;
+	uint64_t iova, zero;
+
+	g_assert_cmpuint(vmmem_vhost_iotlb_miss_msg(0xfee01000, VMMEM_IOTLB_WRITE,
+						    VMMEM_VHOST_IOTLB_MISS,
+						    VMMEM_VHOST_USER_NEED_REPLY_MASK, m, sizeof(m)),
+			 ==, 44);
+	memcpy(&req, m, 4);
+	memcpy(&flags, m + 4, 4);
+	memcpy(&size, m + 8, 4);
+	g_assert_cmpuint(req, ==, VMMEM_VHOST_USER_BACKEND_IOTLB_MSG);
+	g_assert_cmphex(flags, ==, VMMEM_VHOST_USER_VERSION | VMMEM_VHOST_USER_NEED_REPLY_MASK);
+	g_assert_cmpuint(size, ==, 32);
+	memcpy(&iova, m + 12, 8);
+	g_assert_cmphex(iova, ==, 0xfee01000);
+	memcpy(&zero, m + 20, 8);
+	g_assert_cmphex(zero, ==, 0);
+	g_assert_cmpuint(m[12 + 24], ==, 2); /* perm: write (VHOST_ACCESS_WO) */
+	g_assert_cmpuint(m[12 + 25], ==, VMMEM_VHOST_IOTLB_MISS);
+	g_assert_cmpuint(vmmem_vhost_iotlb_miss_msg(0x1000, VMMEM_IOTLB_READ,
+						    VMMEM_VHOST_IOTLB_ACCESS_FAIL, 0, m, 44),
+			 ==, 44);
+	memcpy(&flags, m + 4, 4);
+	g_assert_cmphex(flags, ==, VMMEM_VHOST_USER_VERSION);
+	g_assert_cmpuint(m[12 + 24], ==, 1);
+	g_assert_cmpuint(m[12 + 25], ==, VMMEM_VHOST_IOTLB_ACCESS_FAIL);
+	/* Bad arguments write nothing. */
+	g_assert_cmpuint(vmmem_vhost_iotlb_miss_msg(0, VMMEM_IOTLB_READ, VMMEM_VHOST_IOTLB_MISS, 0,
+						    m, 43), ==, 0);
+	g_assert_cmpuint(vmmem_vhost_iotlb_miss_msg(0, VMMEM_IOTLB_READ, VMMEM_VHOST_IOTLB_UPDATE,
+						    0, m, 44), ==, 0);
+	g_assert_cmpuint(vmmem_vhost_iotlb_miss_msg(0, VMMEM_IOTLB_NONE, VMMEM_VHOST_IOTLB_MISS, 0,
+						    m, 44), ==, 0);
+	g_assert_cmpuint(vmmem_vhost_iotlb_miss_msg(0, VMMEM_IOTLB_READ, VMMEM_VHOST_IOTLB_MISS,
+						    0x10, m, 44), ==, 0);
+}
+
+/* A backend's miss handler: send IOTLB_MISS on the backend channel and
+ * fail the access (the request is retried once the update came), as
+ * DPDK does; the test frontend answers with the update. */
+struct miss_ctx {
+	int backend_fd;  /* the backend's end of the backend channel */
+	unsigned sent;
+};
+
+static vmmem_iotlb_action_t
+send_miss(vmmem_iotlb_t *tlb, uint64_t iova, vmmem_iotlb_perm_t access,
+	  vmmem_iotlb_fault_t fault, void *data)
+{
+	struct miss_ctx *mc = data;
+	uint8_t m[VMMEM_VHOST_IOTLB_MISS_MSG_SIZE];
+	size_t n = vmmem_vhost_iotlb_miss_msg(iova, access, VMMEM_VHOST_IOTLB_MISS, 0, m,
+					      sizeof(m));
+
+	(void)tlb;
+	(void)fault;
+	g_assert_cmpuint(n, ==, sizeof(m));
+	g_assert_cmpint(send(mc->backend_fd, m, n, 0), ==, (ssize_t)n);
+	mc->sent++;
+	return VMMEM_IOTLB_FAIL;
+}
+
+static void
+test_iotlb_miss_sent_then_update_served(void)
+{
+	conn_t c;
+	GError *err = NULL;
+	int ch[2];
+	struct miss_ctx mc = { -1, 0 };
+	vmmem_space_t *sp;
+	const vmmem_memory_t *m;
+	vmmem_iova_t io;
+	uint8_t in[VMMEM_VHOST_IOTLB_MISS_MSG_SIZE];
+	uint64_t v = 0, iova;
+
+	iotlb_conn(&c);
+	sp = vmmem_vhost_mem_space(c.vm);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch), ==, 0);
+	mc.backend_fd = ch[1];
+	vmmem_iotlb_set_miss_handler(vmmem_vhost_mem_iotlb(c.vm), send_miss, &mc);
+
+	m = vmmem_space_get(sp);
+	vmmem_iova_begin(&io, vmmem_vhost_mem_iotlb(c.vm), m);
+	g_assert_false(vmmem_iova_read_obj(&io, IOVA + 0x18, &v, 8, &err));
+	tu_assert_error(&err, VMMEM_ERROR_IOTLB_MISS, "IOVA 0xfee00018", "(read)");
+	vmmem_iova_end(&io);
+	vmmem_space_put(sp, m);
+	g_assert_cmpuint(mc.sent, ==, 1);
+
+	/* The frontend reads the miss and answers on the main channel. */
+	g_assert_cmpint(recv(ch[0], in, sizeof(in), MSG_WAITALL), ==, (ssize_t)sizeof(in));
+	memcpy(&iova, in + 12, 8);
+	g_assert_cmphex(iova, ==, IOVA + 0x18);
+	g_assert_cmpuint(in[12 + 24], ==, VMMEM_IOTLB_READ);
+	g_assert_true(send_iotlb(&c, iova & ~(KIB(4) - 1), KIB(4), UVA_BASE + KIB(4),
+				 VMMEM_IOTLB_READ, VMMEM_VHOST_IOTLB_UPDATE, &err));
+	tu_assert_no_error(err);
+
+	/* The retried request goes through. */
+	m = vmmem_space_get(sp);
+	vmmem_iova_begin(&io, vmmem_vhost_mem_iotlb(c.vm), m);
+	g_assert_true(vmmem_iova_read_obj(&io, IOVA, &v, 8, &err));
+	tu_assert_no_error(err);
+	g_assert_cmphex(v, ==, tag(KIB(4)));
+	vmmem_iova_end(&io);
+	vmmem_space_put(sp, m);
+	g_assert_cmpuint(mc.sent, ==, 1);
+	close(ch[0]);
+	close(ch[1]);
+	conn_close(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1057,5 +1388,15 @@ main(int argc, char **argv)
 	g_test_add_func("/vhost-user/translate/vring-addr-parsed", test_vring_addr_parsed);
 	g_test_add_func("/vhost-user/dirty-log/marks-exactly-the-pages-written",
 			test_dirty_log_marks_exactly_the_pages_written);
+	g_test_add_func("/vhost-user/iotlb/update-translates-through-frontend-address",
+			test_iotlb_update_translates_through_frontend_address);
+	g_test_add_func("/vhost-user/iotlb/entry-into-removed-region-fails",
+			test_iotlb_entry_into_removed_region_fails);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_iotlb); i++)
+		g_test_add_data_func(bad_iotlb[i].path, &bad_iotlb[i], test_refused_iotlb_message);
+	g_test_add_func("/vhost-user/iotlb/miss-message-for-backend-channel",
+			test_iotlb_miss_message_for_backend_channel);
+	g_test_add_func("/vhost-user/iotlb/miss-sent-then-update-served",
+			test_iotlb_miss_sent_then_update_served);
 	return g_test_run();
 }

@@ -34,7 +34,9 @@
  * MISSES ARE REPORTED, NOT GUESSED. A byte with no entry fails with
  * VMMEM_ERROR_IOTLB_MISS, a byte whose entry does not permit the access
  * with VMMEM_ERROR_IOTLB_DENIED; both messages name the IOVA and the
- * access kind. Before failing, the access calls the IOTLB's miss handler
+ * access kind. A section sees the IOTLB as it was when it began, except
+ * that a miss or denial first looks at the newest table (an update made
+ * meanwhile counts). Before failing, the access calls the IOTLB's miss handler
  * (if one is set) with the IOVA and the access kind: it may fill the entry
  * (vmmem_iotlb_update, which never waits for readers) and ask for a retry,
  * up to VMMEM_IOTLB_MAX_RETRIES times per access. A vhost-user backend's
