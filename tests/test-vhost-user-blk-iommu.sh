@@ -8,7 +8,7 @@
 # it asks QEMU for each translation with IOTLB_MISS on the backend request
 # channel and gets IOTLB_MSG updates, and the guest's IOTLB flushes as
 # invalidations. The guest writes a random pattern, drops its caches and
-# reads it back; the host checks the image. First, a backend that
+# reads it back, with two queues; the host checks the image. First, a backend that
 # withholds ACCESS_PLATFORM (--no-iommu) must be refused by QEMU: the
 # device really is behind the IOMMU. SKIPs, saying why, only where QEMU,
 # its intel-iommu, a kernel or busybox are missing.
@@ -33,7 +33,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-blk-iommu.XXXXXX")
 trap 'vub_cleanup' EXIT INT TERM
 
-echo "1..10"
+echo "1..11"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
@@ -56,8 +56,13 @@ check "a backend without VIRTIO_F_ACCESS_PLATFORM: QEMU refuses iommu_platform=o
 	eval '[ "$vub_qemu_rc" = 1 ] && grep -q "iommu_platform=true is not supported by the device" "$work/qemu.log"'
 
 # ---- the boot behind the IOMMU ------------------------------------------------
+# Two queues and two vCPUs: two queues park on misses at once, and each
+# must resume on its own update (asking again on every update multiplied
+# the misses until QEMU dropped the backend channel).
 start=$(date +%s)
+VUB_QUEUES=2
 vub_boot "$work" || true
+VUB_QUEUES=1
 end=$(date +%s)
 echo "# boot and I/O behind intel-iommu took $((end - start)) s (QEMU exit $vub_qemu_rc, backend exit $vub_backend_rc)"
 con=$work/console.log
@@ -91,4 +96,6 @@ check "the guest's IOTLB flushes reached the backend as invalidations ($invals),
 	eval '[ "$invals" -gt 0 ] && [ "$timeouts" = 0 ]'
 check "the backend stopped no queue and exited 0 when QEMU closed the socket" \
 	vub_backend_clean "$log"
+check "both request queues served the guest by IOVA" \
+	grep -Eq "requests per queue: 0: [1-9][0-9]* 1: [1-9]" "$log"
 exit $failed

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <vmmem/iotlb.h>
 #include <vmmem/vhost-user.h>
 
 #define BLK_MAX_QUEUES 16
@@ -48,8 +49,10 @@ struct blk_queue {
 	/* Parked on an IOTLB miss: the avail entry at last_avail waits for
 	 * the frontend's update of park_iova; nothing of it has run. The
 	 * wait began at park_since (g_get_monotonic_time(), 0: no wait);
-	 * miss_sent: an IOTLB_MISS for it is outstanding. */
+	 * miss_sent: an IOTLB_MISS for it is outstanding (sent once per
+	 * wait). */
 	bool parked, miss_sent;
+	bool resume;           /* an update covered park_iova */
 	uint64_t park_iova;
 	int64_t park_since;
 	bool miss_fatal;       /* the wait timed out: the next miss fails */
@@ -77,8 +80,9 @@ struct blk_dev {
 	bool iommu;
 	bool no_iommu;          /* --no-iommu: do not offer it */
 	int backend_fd;         /* SET_BACKEND_REQ_FD: where misses go; -1 */
-	bool iotlb_changed;     /* an update arrived: retry parked queues */
-	void *iotlb;            /* iova.c's */
+	bool iotlb_changed;     /* an update answered a parked queue */
+	uint64_t miss_iova;     /* the miss handler's last miss */
+	bool miss_write;
 	struct blk_queue q[BLK_MAX_QUEUES];
 	char serial[20];
 	bool verbose;
@@ -105,28 +109,14 @@ void blk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * backend request channel; false if it could not be sent. */
 bool blk_send_iotlb_miss(struct blk_dev *dev, struct blk_queue *q, uint64_t iova, bool write);
 
-/* Accesses by IOVA through the session's IOTLB (iova.c). They fail with
- * the IOTLB's error; blk_iova_missed() tells a miss (worth waiting for)
- * from a refusal and gives the IOVA and the access kind. */
+/* iova.c: the session's IOTLB is the vmmem_vhost_mem_t's (<vmmem/iotlb.h>,
+ * targets are frontend addresses). blk_iova_attach() sets its miss
+ * handler, which only notes the miss (IOVA, access) in the device: the
+ * access fails, the queue parks and main.c asks the frontend; waiting in
+ * the handler would deadlock (the update comes on the socket this thread
+ * serves). blk_iova_missed() tells such a miss (worth waiting for) from a
+ * denial or a backing failure and gives the IOVA and the access kind. */
+void blk_iova_attach(struct blk_dev *dev);
 bool blk_iova_missed(struct blk_dev *dev, const GError *err, uint64_t *iova, bool *write);
-bool blk_iova_read(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, void *buf,
-		   size_t len, GError **error);
-bool blk_iova_write(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova,
-		    const void *buf, size_t len, GError **error);
-bool blk_iova_load_u16(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint16_t *v,
-		       memory_order order, GError **error);
-bool blk_iova_store_u16(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint16_t v,
-			memory_order order, GError **error);
-bool blk_iova_store_u8(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint8_t v,
-		       GError **error);
-bool blk_iova_get_iovec(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova, uint64_t len,
-			bool write, struct iovec *iov, size_t max, size_t *n, GError **error);
-void blk_iova_mark_dirty(struct blk_dev *dev, const vmmem_memory_t *m, uint64_t iova,
-			 uint64_t len);
-/* IOTLB_MSG from the frontend (update or invalidate), applied before the
- * caller acks it. */
-bool blk_iova_handle_msg(struct blk_dev *dev, const void *payload, size_t size, GError **error);
-/* A fresh, empty IOTLB for a new session. */
-bool blk_iova_reset(struct blk_dev *dev, GError **error);
 
 #endif

@@ -123,7 +123,10 @@ session_reset(struct blk_dev *dev, GError **error)
 	dev->backend_fd = -1;
 	for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 		queue_reset(&dev->q[i], i);
-	return dev->vm != NULL && blk_iova_reset(dev, error);
+	if (!dev->vm)
+		return false;
+	blk_iova_attach(dev);
+	return true;
 }
 
 static uint64_t
@@ -242,8 +245,6 @@ reply_u64(int sock, uint32_t request, uint64_t v)
 	return reply(sock, request, &v, sizeof(v));
 }
 
-#define BACKEND_IOTLB_MSG 1 /* request on the backend channel */
-
 bool
 blk_send_iotlb_miss(struct blk_dev *dev, struct blk_queue *q, uint64_t iova, bool write)
 {
@@ -251,14 +252,9 @@ blk_send_iotlb_miss(struct blk_dev *dev, struct blk_queue *q, uint64_t iova, boo
 	 * socket and waits for our ack of it there; an ack it also had to
 	 * send back here would be one more thing for this thread to wait
 	 * for. */
-	struct {
-		uint32_t request, flags, size;
-		uint64_t iova, size2, uaddr;
-		uint8_t perm, type, pad[6];
-	} __attribute__((packed)) msg = {
-		.request = BACKEND_IOTLB_MSG, .flags = FLAG_VERSION, .size = 32,
-		.iova = iova, .perm = write ? 3 : 1, .type = 1,
-	};
+	uint8_t msg[VMMEM_VHOST_IOTLB_MISS_MSG_SIZE];
+	size_t len = vmmem_vhost_iotlb_miss_msg(iova, write ? VMMEM_IOTLB_WRITE : VMMEM_IOTLB_READ,
+						VMMEM_VHOST_IOTLB_MISS, 0, msg, sizeof(msg));
 	ssize_t put;
 
 	if (dev->backend_fd < 0) {
@@ -267,9 +263,9 @@ blk_send_iotlb_miss(struct blk_dev *dev, struct blk_queue *q, uint64_t iova, boo
 		return false;
 	}
 	do
-		put = send(dev->backend_fd, &msg, sizeof(msg), MSG_NOSIGNAL);
+		put = send(dev->backend_fd, msg, len, MSG_NOSIGNAL);
 	while (put < 0 && errno == EINTR);
-	if (put != (ssize_t)sizeof(msg)) {
+	if (len == 0 || put != (ssize_t)len) {
 		blk_log("queue %u: IOTLB miss at IOVA 0x%" PRIx64 ": send on fd %d: %s", q->index,
 			iova, dev->backend_fd, put < 0 ? g_strerror(errno) : "short");
 		return false;
@@ -358,6 +354,24 @@ fill_config(const struct blk_dev *dev, uint8_t *cfg, size_t size)
 	memcpy(cfg + 12, &seg_max, 4);
 	memcpy(cfg + 20, &blk_size, 4);
 	memcpy(cfg + 34, &nq, 2);
+}
+
+/* An update for [iova, iova + size): the queues parked on an IOVA in it
+ * were answered and are processed again after the ack. The others stay
+ * parked and ask nothing more: QEMU answers each miss once, and a queue
+ * that asked again on every unrelated update would multiply the misses
+ * (two queues did, until QEMU dropped the backend channel). */
+static void
+iotlb_answered(struct blk_dev *dev, uint64_t iova, uint64_t size)
+{
+	for (unsigned i = 0; i < dev->n_queues; i++) {
+		struct blk_queue *q = &dev->q[i];
+
+		if (q->parked && q->park_iova - iova < size) {
+			q->resume = true;
+			dev->iotlb_changed = true;
+		}
+	}
 }
 
 /* Handles one message. False ends the session (the error says why). Sets
@@ -498,10 +512,13 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 
 		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
 			return false;
-		/* Stops the ring: no kick is served until SET_VRING_KICK. */
+		/* Stops the ring: no kick is served until SET_VRING_KICK, and
+		 * a wait for an IOTLB update ends (the ring starts afresh). */
 		if (q->kick_fd >= 0)
 			close(q->kick_fd);
 		q->kick_fd = -1;
+		q->parked = q->resume = q->miss_sent = q->miss_fatal = false;
+		q->park_since = 0;
 		state[0] = q->index;
 		state[1] = q->last_avail;
 		*replied = true;
@@ -573,11 +590,36 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 		m->n_fds = 0;
 		blk_log("backend request channel: fd %d (IOTLB misses go there)", dev->backend_fd);
 		return true;
-	case IOTLB_MSG:
+	case IOTLB_MSG: {
+		bool ok;
+
 		/* Applied before the ack goes out: once QEMU reads the ack of
 		 * an invalidation, nothing here uses the entry any more (one
 		 * thread, and no queue is being processed now). */
-		return blk_iova_handle_msg(dev, m->payload, m->size, error);
+		{
+			vmmem_vhost_iotlb_msg_t im;
+
+			if (!vmmem_vhost_parse_iotlb_msg(m->payload, m->size, &im, error))
+				return false;
+			ok = vmmem_vhost_mem_iotlb_msg(dev->vm, m->payload, m->size, m->fds,
+						       m->n_fds, error);
+			m->n_fds = 0; /* closed by it */
+			if (!ok)
+				return false;
+			if (im.type == VMMEM_VHOST_IOTLB_UPDATE) {
+				dev->stats.iotlb_updates++;
+				iotlb_answered(dev, im.iova, im.size);
+			} else {
+				dev->stats.iotlb_invalidates++;
+			}
+			if (dev->verbose)
+				blk_log("IOTLB %s: IOVA 0x%" PRIx64 "+0x%" PRIx64 " -> 0x%" PRIx64
+					" perm %u",
+					im.type == VMMEM_VHOST_IOTLB_UPDATE ? "update" : "invalidate",
+					im.iova, im.size, im.uaddr, im.perm);
+			return true;
+		}
+	}
 	default:
 		g_set_error(error, BLK_ERROR, 0, "message %u (%s) is not supported",
 			    m->request, msg_name(m->request));
@@ -638,7 +680,7 @@ serve(struct blk_dev *dev, int sock, const sigset_t *unblocked)
 				blk_log("queue %u: no IOTLB update for IOVA 0x%" PRIx64 " after %d ms",
 					q->index, q->park_iova, (int)(BLK_IOTLB_WAIT_US / 1000));
 				dev->stats.iotlb_timeouts++;
-				q->parked = false;
+				q->parked = q->resume = q->miss_sent = false;
 				q->park_since = 0;
 				q->miss_fatal = true;
 				blk_queue_process(dev, q);
@@ -705,10 +747,14 @@ serve(struct blk_dev *dev, int sock, const sigset_t *unblocked)
 			if (dev->iotlb_changed) {
 				dev->iotlb_changed = false;
 				for (unsigned i = 0; i < dev->n_queues; i++) {
-					if (dev->q[i].parked) {
-						dev->q[i].parked = false;
-						dev->q[i].miss_sent = false;
-						blk_queue_process(dev, &dev->q[i]);
+					struct blk_queue *q = &dev->q[i];
+
+					if (q->parked && q->resume) {
+						/* Answered: a new miss, even on
+						 * the same IOVA, asks again. */
+						q->parked = q->resume = q->miss_sent = false;
+						q->park_since = 0;
+						blk_queue_process(dev, q);
 					}
 				}
 			}

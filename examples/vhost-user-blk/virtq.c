@@ -64,6 +64,7 @@ struct ring {
 	struct blk_queue *q;
 	uint64_t desc, avail, used;
 	bool iova;
+	vmmem_iova_t io;   /* the IOTLB section, while iova */
 	/* The last failed access missed in the IOTLB (and may be retried
 	 * once the frontend sends the entry): the queue parks. */
 	bool missed;
@@ -110,7 +111,7 @@ dma_read(struct ring *r, uint64_t a, void *buf, size_t len, GError **error)
 {
 	GError *err = NULL;
 
-	if (r->iova ? blk_iova_read(r->dev, r->m, a, buf, len, &err)
+	if (r->iova ? vmmem_iova_read_slice(&r->io, a, buf, len, &err)
 		    : vmmem_memory_read_slice(r->m, vmmem_guest_addr(a), buf, len, &err))
 		return true;
 	return dma_fail(r, err, error);
@@ -121,7 +122,7 @@ dma_write(struct ring *r, uint64_t a, const void *buf, size_t len, GError **erro
 {
 	GError *err = NULL;
 
-	if (r->iova ? blk_iova_write(r->dev, r->m, a, buf, len, &err)
+	if (r->iova ? vmmem_iova_write_obj(&r->io, a, buf, len, &err)
 		    : vmmem_memory_write_obj(r->m, vmmem_guest_addr(a), buf, len, &err))
 		return true;
 	return dma_fail(r, err, error);
@@ -132,7 +133,7 @@ dma_load_u16(struct ring *r, uint64_t a, uint16_t *v, memory_order order, GError
 {
 	GError *err = NULL;
 
-	if (r->iova ? blk_iova_load_u16(r->dev, r->m, a, v, order, &err)
+	if (r->iova ? vmmem_iova_load_u16(&r->io, a, v, order, &err)
 		    : vmmem_memory_load_u16(r->m, vmmem_guest_addr(a), v, order, &err))
 		return true;
 	return dma_fail(r, err, error);
@@ -143,7 +144,7 @@ dma_store_u16(struct ring *r, uint64_t a, uint16_t v, memory_order order, GError
 {
 	GError *err = NULL;
 
-	if (r->iova ? blk_iova_store_u16(r->dev, r->m, a, v, order, &err)
+	if (r->iova ? vmmem_iova_store_u16(&r->io, a, v, order, &err)
 		    : vmmem_memory_store_u16(r->m, vmmem_guest_addr(a), v, order, &err))
 		return true;
 	return dma_fail(r, err, error);
@@ -154,7 +155,7 @@ dma_store_u8(struct ring *r, uint64_t a, uint8_t v, GError **error)
 {
 	GError *err = NULL;
 
-	if (r->iova ? blk_iova_store_u8(r->dev, r->m, a, v, &err)
+	if (r->iova ? vmmem_iova_store_u8(&r->io, a, v, memory_order_relaxed, &err)
 		    : vmmem_memory_store_u8(r->m, vmmem_guest_addr(a), v, memory_order_relaxed, &err))
 		return true;
 	return dma_fail(r, err, error);
@@ -168,7 +169,8 @@ dma_iovec(struct ring *r, uint64_t a, uint64_t len, bool write, struct iovec *io
 {
 	GError *err = NULL;
 
-	if (r->iova ? blk_iova_get_iovec(r->dev, r->m, a, len, write, iov, max, n, &err)
+	if (r->iova ? vmmem_iova_get_iovec(&r->io, a, len, write ? VMMEM_IOTLB_WRITE : VMMEM_IOTLB_READ,
+					   iov, max, n, &err)
 		    : vmmem_memory_get_iovec(r->m, vmmem_guest_addr(a), len, iov, max, n, &err))
 		return true;
 	return dma_fail(r, err, error);
@@ -179,7 +181,7 @@ static void
 dma_mark_dirty(struct ring *r, uint64_t a, uint64_t len)
 {
 	if (r->iova)
-		blk_iova_mark_dirty(r->dev, r->m, a, len);
+		vmmem_iova_mark_dirty(&r->io, a, len);
 	else
 		vmmem_memory_mark_dirty(r->m, vmmem_guest_addr(a), len);
 }
@@ -522,6 +524,16 @@ need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
+/* Ends the IOTLB section (no invalidation waits for it any more) and puts
+ * the snapshot. */
+static void
+ring_put(vmmem_space_t *space, struct ring *r)
+{
+	if (r->iova)
+		vmmem_iova_end(&r->io);
+	vmmem_space_put(space, r->m);
+}
+
 /* One avail entry: walk, execute, write status and the used element.
  * 1 when done, 0 when the queue must stop (*why set), -1 on an IOTLB miss
  * before anything was executed (the queue parks and this entry is taken
@@ -617,6 +629,8 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 	if (!blk_queue_ready(q))
 		return;
 	r.m = vmmem_space_get(space);
+	if (r.iova)
+		vmmem_iova_begin(&r.io, vmmem_vhost_mem_iotlb(dev->vm), r.m);
 	if (!ring_map(&r, &err)) {
 		why = g_strdup_printf("rings (desc 0x%" PRIx64 ", avail 0x%" PRIx64
 				      ", used 0x%" PRIx64 ", size %u): %s",
@@ -688,31 +702,33 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 					g_strerror(errno));
 		}
 	}
-	vmmem_space_put(space, r.m);
+	ring_put(space, &r);
 	if (t < 0)
 		goto park;
 	q->miss_fatal = false;
 	q->park_since = 0;
+	q->miss_sent = false;
 	return;
 ring_err:
 	if (r.missed) {
 		g_error_free(err);
-		vmmem_space_put(space, r.m);
+		ring_put(space, &r);
 		goto park;
 	}
 	why = g_strdup_printf("ring access: %s", err->message);
 	g_error_free(err);
 stop:
-	vmmem_space_put(space, r.m);
+	ring_put(space, &r);
 	q->miss_fatal = false;
 	q->park_since = 0;
+	q->miss_sent = false;
 	queue_stop(q, why);
 	g_free(why);
 	return;
 park:
-	/* The wait's clock starts at the first miss on this page; ask again
-	 * only when no ask is outstanding (an update came for something
-	 * else). */
+	/* A wait starts at the first miss on this page and asks once; the
+	 * queue only runs again when an update covers the IOVA (main.c) or
+	 * the wait times out. */
 	if (!q->park_since || (q->park_iova ^ r.miss_iova) >> 12) {
 		q->park_since = g_get_monotonic_time();
 		q->miss_sent = false;
