@@ -4,9 +4,13 @@
  * Every guest access goes through vmmem: ring fields with atomic
  * loads/stores (logged by vmmem when migration logging is on), headers
  * and descriptors with read_obj, data with preadv/pwritev straight into
- * the iovecs vmmem_memory_get_iovec hands out. The guest is not trusted:
- * a ring that cannot be walked stops the queue with a message that names
- * the cause; a request whose buffers are bad completes with IOERR. */
+ * the iovecs vmmem_memory_get_iovec hands out. With
+ * VIRTIO_F_ACCESS_PLATFORM the same accesses go by IOVA through the
+ * session's IOTLB (vmmem_iova_*); a miss parks the queue before the
+ * request has run, and main.c resumes it when the frontend's update came.
+ * The guest is not trusted: a ring that cannot be walked stops the queue
+ * with a message that names the cause; a request whose buffers are bad
+ * completes with IOERR. */
 #define _GNU_SOURCE
 #include <endian.h>
 #include <inttypes.h>
