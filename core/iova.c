@@ -103,6 +103,9 @@ static void
 forget_hit(vmmem_iova_t *io)
 {
 	io->hit_iova = 0;
+	io->hit_rspan = 0;
+	io->hit_wspan = 0;
+	io->hit_host = 0;
 	io->hit_len = 0;
 	io->hit_delta = 0;
 	io->hit_perm = 0;
@@ -131,6 +134,35 @@ vmmem_iova_end(vmmem_iova_t *io)
 
 enum fault { OK, MISS, DENIED, UNBACKED };
 
+/* The small-access cache of the hit: the part of it whose guest range
+ * lies in one host-contiguous run of the memory (a region's reach), and
+ * that run's host address. Nothing if the hit's first guest byte is not
+ * backed (the general path then reports it). */
+static void
+set_host_run(vmmem_iova_t *io)
+{
+	uint64_t g = io->hit_iova + io->hit_delta, len = io->hit_len, span, off;
+	ptrdiff_t i = vmmem__memory_index(io->mem, g);
+	const struct vmmem_fast_region *fr;
+
+	io->hit_rspan = 0;
+	io->hit_wspan = 0;
+	io->hit_host = 0;
+	if (i < 0)
+		return;
+	fr = &io->mem->fast[i];
+	off = g - fr->start;
+	if (len > fr->reach - off)
+		len = fr->reach - off;
+	/* Every access of up to 8 bytes that starts below span ends in it. */
+	span = len >= 8 ? len - 7 : 0;
+	io->hit_host = (uintptr_t)(fr->host + off) - (uintptr_t)io->hit_iova;
+	if (io->hit_perm & VMMEM_IOTLB_READ)
+		io->hit_rspan = span;
+	if (io->hit_perm & VMMEM_IOTLB_WRITE)
+		io->hit_wspan = span;
+}
+
 /* Caches the translation of entry `e` around IOVA `at` (whose frontend
  * target fe holds, for a frontend IOTLB) as the section's hit. */
 static void
@@ -156,6 +188,7 @@ set_hit(vmmem_iova_t *io, const struct vmmem__iotlb_entry *e,
 	io->hit_iova = first;
 	io->hit_len = last - first + 1; /* an entry is never 2^64 bytes */
 	io->hit_perm = e->perm;
+	set_host_run(io);
 }
 
 /* Translates [iova, iova + len) (len > 0, no wrap) for `access` into
@@ -536,10 +569,39 @@ obj_access(vmmem_iova_t *io, uint64_t iova, uint8_t *obj, size_t size, bool to_g
 	return ok;
 }
 
+/* The common miss of the hit cache: the value lies in another entry of
+ * the section's table. Refills the hit from that entry (a binary search)
+ * and reports whether the value now hits; everything else, and every
+ * error, takes the general path. */
+static bool
+refill_hit(vmmem_iova_t *io, uint64_t iova, size_t size, unsigned access, uint64_t *gpa)
+{
+	const struct vmmem__iotlb_entry *e = vmmem__iotlb_find(table(io), iova);
+
+	if (!e || !(e->perm & access))
+		return false;
+	if (io->tlb->target == VMMEM_IOTLB_TARGET_FRONTEND) {
+		const struct vmmem_fast_region *fe =
+			vmmem__memory_user_find(io->mem, e->target + (iova - e->iova));
+
+		if (!fe)
+			return false;
+		set_hit(io, e, fe);
+	} else {
+		set_hit(io, e, NULL);
+	}
+	return vmmem__iova_hit(io, iova, size, access, gpa);
+}
+
 bool
 vmmem_iova_read_obj_slow(vmmem_iova_t *io, uint64_t iova, void *obj, size_t size,
 			 GError **error)
 {
+	uint64_t gpa;
+
+	if (VMMEM__ONE_ACCESS(size) && refill_hit(io, iova, size, VMMEM_IOTLB_READ, &gpa) &&
+	    vmmem_memory_read_obj(io->mem, vmmem_guest_addr(gpa), obj, size, NULL))
+		return true;
 	return obj_access(io, iova, obj, size, false, error);
 }
 
@@ -547,6 +609,11 @@ bool
 vmmem_iova_write_obj_slow(vmmem_iova_t *io, uint64_t iova, const void *obj, size_t size,
 			  GError **error)
 {
+	uint64_t gpa;
+
+	if (VMMEM__ONE_ACCESS(size) && refill_hit(io, iova, size, VMMEM_IOTLB_WRITE, &gpa) &&
+	    vmmem_memory_write_obj(io->mem, vmmem_guest_addr(gpa), obj, size, NULL))
+		return true;
 	return obj_access(io, iova, (uint8_t *)obj, size, true, error);
 }
 
@@ -567,6 +634,17 @@ atomic_access(vmmem_iova_t *io, uint64_t iova, unsigned width, bool store, uint6
 			     "IOVA 0x%" PRIx64 " is not aligned for a %u-byte atomic access", iova,
 			     width);
 		return false;
+	}
+	{
+		uint64_t gpa;
+
+		if (refill_hit(io, iova, width, store ? VMMEM_IOTLB_WRITE : VMMEM_IOTLB_READ,
+			       &gpa) &&
+		    (store ? vmmem_memory_store(io->mem, vmmem_guest_addr(gpa), width, value, order,
+						NULL)
+			   : vmmem_memory_load(io->mem, vmmem_guest_addr(gpa), width, order, out,
+					       NULL)))
+			return true;
 	}
 	pieces_init(&ps);
 	ok = translate_backed(io, iova, width, store ? VMMEM_IOTLB_WRITE : VMMEM_IOTLB_READ, &ps,

@@ -651,7 +651,9 @@ test_dirty_bits_by_guest_page(void)
 	map(t, 2 * PAGE, PAGE, 20 * PAGE, VMMEM_IOTLB_RW);
 	map(t, 3 * PAGE, PAGE, 30 * PAGE, VMMEM_IOTLB_RW);
 	vmmem_iova_begin(&io, t, m);
-	g_assert_true(vmmem_iova_write_obj(&io, 8, &v, 8, &err)); /* inline path */
+	g_assert_true(vmmem_iova_write_obj(&io, 8, &v, 8, &err)); /* refills the hit */
+	g_assert_true(vmmem_iova_write_obj(&io, 16, &v, 8, &err)); /* the inline path */
+	g_assert_true(vmmem_iova_store_u32(&io, 24, 5, memory_order_relaxed, &err));
 	g_assert_true(vmmem_iova_write_slice(&io, PAGE - 32, buf, 64, &err));
 	g_assert_true(vmmem_iova_store_u16(&io, PAGE + 2, 9, memory_order_relaxed, &err));
 	tu_assert_no_error(err);
@@ -663,6 +665,18 @@ test_dirty_bits_by_guest_page(void)
 	tu_assert_no_error(err);
 	g_assert_cmphex(bits[0], ==, (UINT64_C(1) << 7) | (UINT64_C(1) << 3) | (UINT64_C(1) << 20) |
 					     (UINT64_C(1) << 30));
+	/* The inline write path (a warm hit) marks the page too. */
+	vmmem_iova_begin(&io, t, m);
+	g_assert_true(vmmem_iova_write_obj(&io, 8, &v, 8, &err)); /* refills the hit */
+	g_assert_true(vmmem_memory_fetch_dirty(m, G(0), 64 * 8 * PAGE, bits, 8, &err));
+	g_assert_cmphex(bits[0], ==, UINT64_C(1) << 7);
+	g_assert_true(vmmem_iova_write_obj(&io, 64, &v, 8, &err));
+	g_assert_true(vmmem_iova_store_u16(&io, 2 * PAGE + 6, 1, memory_order_relaxed, &err));
+	g_assert_true(vmmem_iova_store_u16(&io, 2 * PAGE + 8, 1, memory_order_relaxed, &err));
+	tu_assert_no_error(err);
+	g_assert_true(vmmem_memory_fetch_dirty(m, G(0), 64 * 8 * PAGE, bits, 8, &err));
+	g_assert_cmphex(bits[0], ==, (UINT64_C(1) << 7) | (UINT64_C(1) << 20));
+	vmmem_iova_end(&io);
 	vmmem_space_put(sp, m);
 	vmmem_iotlb_free(t);
 	vmmem_space_free(sp);

@@ -228,15 +228,21 @@ VMMEM_API bool vmmem_iotlb_lookup(vmmem_iotlb_t *tlb, uint64_t iova, vmmem_iotlb
  * field may only be added by taking a reserved word.
  *
  * The "hit" fields cache the translation of the last access: IOVAs
- * [hit_iova, hit_iova + hit_len) are backed at guest address
- * iova + hit_delta with permission hit_perm. They come from the
- * section's IOTLB snapshot, which no invalidation frees before the
+ * [hit_iova, hit_iova + hit_len) are at guest address iova + hit_delta
+ * with permission hit_perm; and an access of at most 8 bytes at an IOVA
+ * whose offset from hit_iova is below hit_rspan (reads) or hit_wspan
+ * (writes) is backed at host address iova + hit_host, inside one run of
+ * host-contiguous regions of the section's memory. They come from the
+ * section's IOTLB snapshot and memory, which nothing frees before the
  * section ends, so the inline paths use them without another check.
  */
 typedef struct vmmem_iova {
 	uint64_t hit_iova;     /**< first IOVA of the cached translation */
-	uint64_t hit_len;      /**< its bytes; 0: nothing cached */
+	uint64_t hit_rspan;    /**< reads of <= 8 bytes at offsets below it hit */
+	uint64_t hit_wspan;    /**< writes of <= 8 bytes at offsets below it hit */
+	uintptr_t hit_host;    /**< host = iova + hit_host (mod 2^64) */
 	uint64_t hit_delta;    /**< guest = iova + hit_delta (mod 2^64) */
+	uint64_t hit_len;      /**< bytes of the cached translation; 0: none */
 	uint32_t hit_perm;     /**< VMMEM_IOTLB_* bits it permits */
 	uint32_t retries;      /**< internal */
 	const vmmem_memory_t *mem; /**< the guest memory of the section */
@@ -252,12 +258,15 @@ typedef struct vmmem_iova {
 #define VMMEM__IOVA_STATIC_ASSERT _Static_assert
 #endif
 VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_iova) == 0, "vmmem_iova_t is ABI");
-VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_len) == 8, "vmmem_iova_t is ABI");
-VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_delta) == 16, "vmmem_iova_t is ABI");
-VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_perm) == 24, "vmmem_iova_t is ABI");
-VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, mem) == 32, "vmmem_iova_t is ABI");
-VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, table) == 48, "vmmem_iova_t is ABI");
-VMMEM__IOVA_STATIC_ASSERT(sizeof(vmmem_iova_t) == 88, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_rspan) == 8, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_wspan) == 16, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_host) == 24, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_delta) == 32, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_len) == 40, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, hit_perm) == 48, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, mem) == 56, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(offsetof(vmmem_iova_t, table) == 72, "vmmem_iova_t is ABI");
+VMMEM__IOVA_STATIC_ASSERT(sizeof(vmmem_iova_t) == 112, "vmmem_iova_t is ABI");
 #undef VMMEM__IOVA_STATIC_ASSERT
 #endif
 
@@ -341,12 +350,13 @@ VMMEM_API bool vmmem_iova_get_iovec(vmmem_iova_t *io, uint64_t iova, size_t len,
  * that do not translate are ignored; the miss handler is not called. */
 VMMEM_API void vmmem_iova_mark_dirty(vmmem_iova_t *io, uint64_t iova, size_t len);
 
-/* The inline paths: a value inside the last hit's range is one compare
- * and the guest memory's own inline access. Anything else goes out of
- * line, which also reports every error. */
+/* The inline paths: a value inside the last hit's host run is one
+ * compare, an alignment test and the access, as a guest-physical access
+ * inside the run from guest 0 is. Anything else goes out of line, which
+ * also reports every error. */
 
-/* True if [iova, iova + size) lies in the cached hit with `perm`; *gpa
- * gets its guest address. */
+/* True if [iova, iova + size) lies in the cached translation with
+ * `perm`; *gpa gets its guest address. */
 static inline bool
 vmmem__iova_hit(const vmmem_iova_t *io, uint64_t iova, size_t size, uint32_t perm, uint64_t *gpa)
 {
@@ -360,28 +370,61 @@ vmmem__iova_hit(const vmmem_iova_t *io, uint64_t iova, size_t size, uint32_t per
 	return false;
 }
 
+/* The host address of a naturally aligned access of at most 8 bytes
+ * inside the cached host run (span: hit_rspan or hit_wspan). Aligned in
+ * host memory is aligned in guest memory: regions are page aligned in
+ * both. */
+static inline bool
+vmmem__iova_small_host(const vmmem_iova_t *io, uint64_t iova, size_t size, uint64_t span,
+		       uint8_t **host)
+{
+	uintptr_t h = (uintptr_t)iova + io->hit_host;
+
+	if (__builtin_expect(iova - io->hit_iova < span && (h & (size - 1)) == 0, 1)) {
+		*host = (uint8_t *)h;
+		return true;
+	}
+	return false;
+}
+
 /** Reads a plain-data value by IOVA: vmmem_memory_read_obj's rules. */
 static inline bool
 vmmem_iova_read_obj(vmmem_iova_t *io, uint64_t iova, void *obj, size_t size, GError **error)
 {
+	uint8_t *h;
 	uint64_t gpa;
 
-	if (vmmem__iova_hit(io, iova, size, VMMEM_IOTLB_READ, &gpa) &&
-	    vmmem_memory_read_obj(io->mem, vmmem_guest_addr(gpa), obj, size, NULL))
+	if (VMMEM__ONE_ACCESS(size)) {
+		if (vmmem__iova_small_host(io, iova, size, io->hit_rspan, &h)) {
+			vmmem__load_once(h, obj, size);
+			return true;
+		}
+	} else if (vmmem__iova_hit(io, iova, size, VMMEM_IOTLB_READ, &gpa) &&
+		   vmmem_memory_read_obj(io->mem, vmmem_guest_addr(gpa), obj, size, NULL)) {
 		return true;
+	}
 	return vmmem_iova_read_obj_slow(io, iova, obj, size, error);
 }
 
-/** Writes a plain-data value by IOVA: vmmem_memory_write_obj's rules. */
+/** Writes a plain-data value by IOVA: vmmem_memory_write_obj's rules
+ * (the guest page is marked dirty after the store). */
 static inline bool
 vmmem_iova_write_obj(vmmem_iova_t *io, uint64_t iova, const void *obj, size_t size,
 		     GError **error)
 {
+	uint8_t *h;
 	uint64_t gpa;
 
-	if (vmmem__iova_hit(io, iova, size, VMMEM_IOTLB_WRITE, &gpa) &&
-	    vmmem_memory_write_obj(io->mem, vmmem_guest_addr(gpa), obj, size, NULL))
+	if (VMMEM__ONE_ACCESS(size)) {
+		if (vmmem__iova_small_host(io, iova, size, io->hit_wspan, &h)) {
+			vmmem__store_once(h, obj, size);
+			vmmem__log_small(io->mem, iova + io->hit_delta);
+			return true;
+		}
+	} else if (vmmem__iova_hit(io, iova, size, VMMEM_IOTLB_WRITE, &gpa) &&
+		   vmmem_memory_write_obj(io->mem, vmmem_guest_addr(gpa), obj, size, NULL)) {
 		return true;
+	}
 	return vmmem_iova_write_obj_slow(io, iova, obj, size, error);
 }
 
@@ -392,17 +435,18 @@ vmmem_iova_write_obj(vmmem_iova_t *io, uint64_t iova, const void *obj, size_t si
 #define VMMEM_IOVA_WRITE_OBJ(io, iova, ptr, err) \
 	vmmem_iova_write_obj((io), (iova), (ptr), sizeof(*(ptr)), (err))
 
-/* Typed atomics by IOVA: the hit, then the guest memory's inline path. */
+/* Typed atomics by IOVA: the host run of the hit, else out of line. */
 #define VMMEM__IOVA_ATOMICS_(bits)                                                     \
 	static inline bool vmmem_iova_load_u##bits(vmmem_iova_t *io, uint64_t iova,       \
 						   uint##bits##_t *out,                      \
 						   vmmem_memory_order_t order, GError **error) \
 	{                                                                              \
-		uint64_t gpa, v;                                                       \
-		if (vmmem__iova_hit(io, iova, (bits) / 8, VMMEM_IOTLB_READ, &gpa) &&   \
-		    vmmem_memory_load_u##bits(io->mem, vmmem_guest_addr(gpa), out, order, \
-					      NULL))                                    \
+		uint8_t *h;                                                            \
+		uint64_t v;                                                            \
+		if (vmmem__iova_small_host(io, iova, (bits) / 8, io->hit_rspan, &h)) {  \
+			*out = __atomic_load_n((uint##bits##_t *)(void *)h, (int)order); \
 			return true;                                                   \
+		}                                                                      \
 		if (!vmmem_iova_load(io, iova, (bits) / 8, order, &v, error))          \
 			return false;                                                  \
 		*out = (uint##bits##_t)v;                                              \
@@ -412,11 +456,12 @@ vmmem_iova_write_obj(vmmem_iova_t *io, uint64_t iova, const void *obj, size_t si
 						    uint##bits##_t value,                    \
 						    vmmem_memory_order_t order, GError **error) \
 	{                                                                              \
-		uint64_t gpa;                                                          \
-		if (vmmem__iova_hit(io, iova, (bits) / 8, VMMEM_IOTLB_WRITE, &gpa) &&  \
-		    vmmem_memory_store_u##bits(io->mem, vmmem_guest_addr(gpa), value,   \
-					       order, NULL))                            \
+		uint8_t *h;                                                            \
+		if (vmmem__iova_small_host(io, iova, (bits) / 8, io->hit_wspan, &h)) {  \
+			__atomic_store_n((uint##bits##_t *)(void *)h, value, (int)order); \
+			vmmem__log_small(io->mem, iova + io->hit_delta);               \
 			return true;                                                   \
+		}                                                                      \
 		return vmmem_iova_store(io, iova, (bits) / 8, value, order, error);    \
 	}
 
