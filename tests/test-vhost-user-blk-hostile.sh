@@ -3,7 +3,9 @@
 # vmmem-vhost-user-blk against a hostile frontend and guest
 # (tests/vhost-user-blk-frontend.py): bad descriptors and buffers end in
 # IOERR or a stopped queue with a message naming the cause, never a crash
-# or a hang; SET_LOG_BASE's reply; IN data lands in the dirty log.
+# or a hang; SET_LOG_BASE's reply; IN data lands in the dirty log; and with
+# VIRTIO_F_ACCESS_PLATFORM the frontend plays the vIOMMU (IOTLB misses,
+# updates, invalidation, denial, a miss never answered).
 set -u
 top_builddir=${VMMEM_TOP_BUILDDIR:-$(pwd)}
 top_srcdir=${VMMEM_TOP_SRCDIR:-$(dirname "$0")/..}

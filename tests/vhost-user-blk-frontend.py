@@ -13,7 +13,10 @@ the cause, never in a crash or a hang; the backend keeps answering and
 exits 0 when the socket closes. Also: SET_LOG_BASE's reply, that IN
 data and used-ring writes land in the dirty log under LOG_ALL, that the
 SET_LOG_FD eventfd is signalled then, and the features and config a
-driver reads (SEG_MAX)."""
+driver reads (SEG_MAX). And a session with VIRTIO_F_ACCESS_PLATFORM, where
+this frontend plays the vIOMMU: it answers the backend's IOTLB misses
+(backend request channel) with IOTLB_MSG updates, invalidates, denies and
+leaves a miss unanswered."""
 import mmap
 import os
 import select
@@ -32,7 +35,10 @@ IMAGE_SECTORS = 2048
 
 F_VERSION_1, F_INDIRECT, F_PROTOCOL, F_LOG_ALL = 1 << 32, 1 << 28, 1 << 30, 1 << 26
 F_SIZE_MAX, F_SEG_MAX = 1 << 1, 1 << 2
+F_ACCESS_PLATFORM = 1 << 33
 P_LOG_SHMFD, P_REPLY_ACK, P_CONFIG, P_MEM_SLOTS = 1 << 1, 1 << 3, 1 << 9, 1 << 15
+P_BACKEND_REQ = 1 << 5
+IOVA = 0x5_0000_0000  # IOVA = IOVA + guest address, in the IOMMU session
 NEXT, WRITE, INDIRECT = 1, 2, 4
 
 n = 0
@@ -101,14 +107,15 @@ class Ring:
         self.call = efd()
         self.kick = None
 
-    def setup(self, base=0):
+    def setup(self, base=0, iova=None):
         fe = self.fe
+        at = UVA if iova is None else iova
         self.m[DESC:USED + 0x1000] = bytes(USED + 0x1000 - DESC)
         self.m[AVAIL + 2:AVAIL + 4] = struct.pack("<H", base)
         self.m[USED + 2:USED + 4] = struct.pack("<H", base)
         fe.send(8, struct.pack("<II", 0, NUM))                       # SET_VRING_NUM
         fe.send(10, struct.pack("<II", 0, base))                     # SET_VRING_BASE
-        fe.send(9, struct.pack("<IIQQQQ", 0, 1, UVA + DESC, UVA + USED, UVA + AVAIL, USED))
+        fe.send(9, struct.pack("<IIQQQQ", 0, 1, at + DESC, at + USED, at + AVAIL, USED))
         fe.send(13, struct.pack("<Q", 0), [self.call])               # SET_VRING_CALL
         if self.kick is not None:
             os.close(self.kick)
@@ -147,14 +154,14 @@ class Ring:
         return None
 
 
-def blk_req(r, typ, sector, data_addr, data_len, data_flags=WRITE):
+def blk_req(r, typ, sector, data_addr, data_len, data_flags=WRITE, base=0, wait=True):
     r.m[HDR:HDR + 16] = struct.pack("<IIQ", typ, 0, sector)
     r.m[STATUS] = 0xFF
-    r.desc(0, HDR, 16, NEXT, 1)
+    r.desc(0, base + HDR, 16, NEXT, 1)
     r.desc(1, data_addr, data_len, data_flags | NEXT, 2)
-    r.desc(2, STATUS, 1, WRITE)
+    r.desc(2, base + STATUS, 1, WRITE)
     r.submit(0)
-    return r.used()
+    return r.used() if wait else None
 
 
 def log_has(text, path, timeout=3.0):
@@ -177,7 +184,7 @@ def main(backend, work):
     logf = open(blog, "w")
     p = subprocess.Popen([backend, "--socket", sock, "--image", image, "--once"],
                          stdout=logf, stderr=subprocess.STDOUT)
-    print("1..25", flush=True)
+    print("1..34", flush=True)
     try:
         run(p, sock, blog, pattern)
     finally:
@@ -188,7 +195,143 @@ def main(backend, work):
         for line in f:
             print("# backend: " + line.rstrip())
     reconnect_and_sigint(backend, image, work)
+    iommu_session(backend, image, work, pattern)
     return failed
+
+
+class Iommu:
+    """The frontend's vIOMMU: maps guest pages at IOVA + gpa, answers the
+    backend's misses (or not), counts what it saw."""
+
+    def __init__(self, fe, chan, perm=None):
+        self.fe, self.chan = fe, chan
+        self.perm = perm or {}     # page gpa -> perm; missing: RW
+        self.unmapped = set()      # page gpas that get no answer
+        self.misses = []           # (iova, perm) as received
+
+    def msg(self, typ, iova, size, uaddr=0, perm=0):
+        body = struct.pack("<QQQBB6x", iova, size, uaddr, perm, typ)
+        return struct.unpack("<Q", self.fe.send(22, body, need_reply=True))[0]
+
+    def serve(self, r, timeout=3.0):
+        """Answers misses until a used element comes; (used, acks)."""
+        deadline = time.time() + timeout
+        acks = []
+        while time.time() < deadline:
+            idx = struct.unpack("<H", r.m[USED + 2:USED + 4])[0]
+            if idx != r.used_seen:
+                return r.used(0.1), acks
+            rd, _, _ = select.select([self.chan], [], [], 0.05)
+            if not rd:
+                continue
+            hdr = self.chan.recv(12, socket.MSG_WAITALL)
+            req, flags, size = struct.unpack("<III", hdr)
+            body = self.chan.recv(size, socket.MSG_WAITALL)
+            iova, _, _, perm, typ = struct.unpack("<QQQBB", body[:26])
+            self.misses.append((iova, perm, req, flags, size, typ))
+            page = (iova - IOVA) & ~0xFFF
+            if page in self.unmapped or not 0 <= page < MEM:
+                continue
+            acks.append(self.msg(2, IOVA + page, 0x1000, UVA + page, self.perm.get(page, 3)))
+        return None, acks
+
+
+def iommu_session(backend, image, work, pattern):
+    """VIRTIO_F_ACCESS_PLATFORM: rings and buffers by IOVA only."""
+    sock = os.path.join(work, "iommu.sock")
+    blog = os.path.join(work, "iommu-backend.log")
+    logf = open(blog, "w")
+    p = subprocess.Popen([backend, "--socket", sock, "--image", image, "--once", "-v"],
+                         stdout=logf, stderr=subprocess.STDOUT)
+    try:
+        fd = os.memfd_create("guest", os.MFD_CLOEXEC)
+        os.ftruncate(fd, MEM)
+        m = mmap.mmap(fd, MEM)
+        fe = Frontend(sock)
+        fe.send(1)
+        feats = struct.unpack("<Q", fe.reply(1))[0]
+        fe.u64(15)
+        pfeats = struct.unpack("<Q", fe.reply(15))[0]
+        fe.u64(16, P_REPLY_ACK | P_MEM_SLOTS | P_BACKEND_REQ)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ack = fe.send(21, b"", [theirs.fileno()], need_reply=True)
+        theirs.close()
+        tap(feats & F_ACCESS_PLATFORM and pfeats & P_BACKEND_REQ and pfeats & P_REPLY_ACK and
+            struct.unpack("<Q", ack)[0] == 0,
+            "IOMMU: ACCESS_PLATFORM, BACKEND_REQ and REPLY_ACK offered; SET_BACKEND_REQ_FD acked")
+        fe.send(3)
+        fe.u64(2, F_VERSION_1 | F_INDIRECT | F_PROTOCOL | F_ACCESS_PLATFORM)
+        fe.send(37, struct.pack("<QQQQQ", 0, 0, MEM, UVA, 0), [fd], need_reply=True)
+        mmu = Iommu(fe, ours)
+        r = Ring(fe, m)
+        r.setup(iova=IOVA)
+
+        u = blk_req(r, 0, 8, IOVA + DATA, 8192, base=IOVA, wait=False)
+        u, acks = mmu.serve(r)
+        pages = sorted({(i - IOVA) & ~0xFFF for i, *_ in mmu.misses})
+        want = sorted({DESC, AVAIL, USED, HDR, STATUS, DATA, DATA + 0x1000})
+        form = all(req == 1 and flags == 1 and size == 32 and typ == 1
+                   for _, _, req, flags, size, typ in mmu.misses)
+        print("# misses: %s" % ", ".join("0x%x perm %d" % (i, pm) for i, pm, *_ in mmu.misses))
+        tap(u == (0, 8193) and m[STATUS] == 0 and m[DATA:DATA + 8192] == pattern[4096:12288] and
+            pages == want and form and acks and not any(acks),
+            "IOMMU: an IN of 8 KiB by IOVA: one miss per page of ring, header, data and status, "
+            "each IOTLB_MSG update acked 0, the image's bytes (%d misses)" % len(mmu.misses))
+        # QEMU asks its IOMMU for write access unless perm is RO (1).
+        writes = {(i - IOVA) & ~0xFFF for i, pm, *_ in mmu.misses if pm in (2, 3)}
+        tap({DATA, DATA + 0x1000, STATUS, USED} <= writes and HDR not in writes and DESC not in writes,
+            "IOMMU: misses ask for write access where the device writes (data, status, used), "
+            "read elsewhere")
+
+        # Invalidation takes effect before its ack: the next access misses.
+        mmu.misses = []
+        inv = mmu.msg(3, IOVA + DATA, 0x2000)
+        m[DATA:DATA + 8192] = bytes(8192)
+        blk_req(r, 0, 8, IOVA + DATA, 8192, base=IOVA, wait=False)
+        u, _ = mmu.serve(r)
+        again = sorted({(i - IOVA) & ~0xFFF for i, *_ in mmu.misses})
+        tap(inv == 0 and u == (0, 8193) and again == [DATA, DATA + 0x1000] and
+            m[DATA:DATA + 8192] == pattern[4096:12288],
+            "IOMMU: after an acked invalidation of the data pages only they miss again")
+
+        # A read-only mapping for a buffer the device writes: denied, IOERR.
+        mmu.misses = []
+        mmu.perm[DATA + 0x4000] = 1
+        blk_req(r, 0, 8, IOVA + DATA + 0x4000, 4096, base=IOVA, wait=False)
+        u, _ = mmu.serve(r)
+        asked = [(i - IOVA) & ~0xFFF for i, *_ in mmu.misses]
+        tap(u == (0, 1) and m[STATUS] == 1 and log_has("denies a write", blog, 1.0) and
+            asked == [DATA + 0x4000] and p.poll() is None,
+            "IOMMU: IN into a page the IOMMU maps read-only: one miss, then IOERR naming the "
+            "denial (no second ask), queue goes on")
+
+        # A miss nobody answers: the queue waits 2 s, then IOERR.
+        mmu.misses = []
+        mmu.unmapped.add(DATA + 0x8000)
+        t0 = time.time()
+        blk_req(r, 0, 8, IOVA + DATA + 0x8000, 4096, base=IOVA, wait=False)
+        u, _ = mmu.serve(r, 6.0)
+        took = time.time() - t0
+        tap(u == (0, 1) and m[STATUS] == 1 and 1.5 < took < 5 and
+            log_has("no IOTLB update for IOVA 0x%x" % (IOVA + DATA + 0x8000), blog, 1.0),
+            "IOMMU: a miss the frontend never answers: IOERR after %.1f s, the wait named" % took)
+        u = blk_req(r, 0, 8, IOVA + DATA, 4096, base=IOVA, wait=False)
+        u, _ = mmu.serve(r)
+        tap(u == (0, 4097) and m[STATUS] == 0, "IOMMU: the queue serves the next request")
+        # An IOVA range that passes 2^64 is refused (and the session ends).
+        bad = mmu.msg(2, 0xFFFF_FFFF_FFFF_F000, 0x2000, UVA, 3)
+        tap(bad != 0, "IOMMU: an update whose IOVA range passes 2^64 is refused (ack %d)" % bad)
+        fe.s.close()
+        rc = p.wait(10)
+        with open(blog) as f:
+            summary = [l for l in f if "IOTLB:" in l or "stopped" in l]
+        print("".join("# backend: " + l for l in summary), end="")
+        tap(rc == 0 and any("waits timed out" in l for l in summary),
+            "IOMMU: the backend exits 0 and reports its IOTLB traffic (rc %s)" % rc)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
 
 
 def reconnect_and_sigint(backend, image, work):

@@ -5,9 +5,12 @@
 #ifndef VMMEM_EXAMPLE_BLK_H
 #define VMMEM_EXAMPLE_BLK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
+#include <vmmem/iotlb.h>
 #include <vmmem/vhost-user.h>
 
 #define BLK_MAX_QUEUES 16
@@ -26,6 +29,7 @@
 #define VIRTIO_RING_F_EVENT_IDX     29
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
 #define VIRTIO_F_VERSION_1          32
+#define VIRTIO_F_ACCESS_PLATFORM    33 /* VIRTIO_F_IOMMU_PLATFORM */
 
 #define BLK_ERROR g_quark_from_static_string("vmmem-vhost-user-blk")
 
@@ -41,6 +45,17 @@ struct blk_queue {
 	bool enabled;
 	int kick_fd, call_fd, err_fd;
 	bool broken;           /* stopped for a guest error until reset */
+	uint16_t used_pub;     /* the used index last stored in the ring */
+	/* Parked on an IOTLB miss: the avail entry at last_avail waits for
+	 * the frontend's update of park_iova; nothing of it has run. The
+	 * wait began at park_since (g_get_monotonic_time(), 0: no wait);
+	 * miss_sent: an IOTLB_MISS for it is outstanding (sent once per
+	 * wait). */
+	bool parked, miss_sent;
+	bool resume;           /* an update covered park_iova */
+	uint64_t park_iova;
+	int64_t park_since;
+	bool miss_fatal;       /* the wait timed out: the next miss fails */
 	uint64_t requests;     /* completed on this queue in this session */
 };
 
@@ -49,6 +64,9 @@ struct blk_stats {
 	uint64_t bytes_read, bytes_written;
 	uint64_t direct; /* IN/OUT done through image_dfd (--direct) */
 	uint64_t hot;    /* IN/OUT with data in memory added while serving */
+	/* vIOMMU: misses sent, updates and invalidations received, waits
+	 * that timed out. */
+	uint64_t iotlb_misses, iotlb_updates, iotlb_invalidates, iotlb_timeouts;
 };
 
 /* Guest ranges that ADD_MEM_REG brought after the first request: memory
@@ -74,6 +92,14 @@ struct blk_dev {
 	/* SET_LOG_FD: an eventfd signalled after a pass over a queue wrote
 	 * to the dirty log (as the kernel's VHOST_SET_LOG_FD); -1 if none. */
 	int log_call_fd;
+	/* VIRTIO_F_ACCESS_PLATFORM negotiated: every guest address is an
+	 * IOVA, translated through the IOTLB the frontend fills. */
+	bool iommu;
+	bool no_iommu;          /* --no-iommu: do not offer it */
+	int backend_fd;         /* SET_BACKEND_REQ_FD: where misses go; -1 */
+	bool iotlb_changed;     /* an update answered a parked queue */
+	uint64_t miss_iova;     /* the miss handler's last miss */
+	bool miss_write;
 	struct blk_queue q[BLK_MAX_QUEUES];
 	char serial[20];
 	bool verbose;
@@ -92,5 +118,24 @@ void blk_queue_process(struct blk_dev *dev, struct blk_queue *q);
 bool blk_queue_ready(const struct blk_queue *q);
 
 void blk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* How long a parked queue waits for the frontend's IOTLB update before the
+ * access fails (a frontend that cannot translate the IOVA sends nothing:
+ * QEMU's vhost_device_iotlb_miss only logs). */
+#define BLK_IOTLB_WAIT_US (2 * G_USEC_PER_SEC)
+
+/* main.c: sends VHOST_USER_BACKEND_IOTLB_MSG (a miss) for the queue on the
+ * backend request channel; false if it could not be sent. */
+bool blk_send_iotlb_miss(struct blk_dev *dev, struct blk_queue *q, uint64_t iova, bool write);
+
+/* iova.c: the session's IOTLB is the vmmem_vhost_mem_t's (<vmmem/iotlb.h>,
+ * targets are frontend addresses). blk_iova_attach() sets its miss
+ * handler, which only notes the miss (IOVA, access) in the device: the
+ * access fails, the queue parks and main.c asks the frontend; waiting in
+ * the handler would deadlock (the update comes on the socket this thread
+ * serves). blk_iova_missed() tells such a miss (worth waiting for) from a
+ * denial or a backing failure and gives the IOVA and the access kind. */
+void blk_iova_attach(struct blk_dev *dev);
+bool blk_iova_missed(struct blk_dev *dev, const GError *err, uint64_t *iova, bool *write);
 
 #endif

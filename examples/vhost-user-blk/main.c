@@ -29,13 +29,15 @@ enum {
 	SET_VRING_ADDR = 9, SET_VRING_BASE = 10, GET_VRING_BASE = 11,
 	SET_VRING_KICK = 12, SET_VRING_CALL = 13, SET_VRING_ERR = 14,
 	GET_PROTOCOL_FEATURES = 15, SET_PROTOCOL_FEATURES = 16, GET_QUEUE_NUM = 17,
-	SET_VRING_ENABLE = 18, GET_CONFIG = 24, SET_CONFIG = 25,
+	SET_VRING_ENABLE = 18, SET_BACKEND_REQ_FD = 21, IOTLB_MSG = 22,
+	GET_CONFIG = 24, SET_CONFIG = 25,
 	GET_MAX_MEM_SLOTS = 36, ADD_MEM_REG = 37, REM_MEM_REG = 38,
 };
 
 #define PROTOCOL_F_MQ         0
 #define PROTOCOL_F_LOG_SHMFD  1
 #define PROTOCOL_F_REPLY_ACK  3
+#define PROTOCOL_F_BACKEND_REQ 5 /* SLAVE_REQ in QEMU 7.2 */
 #define PROTOCOL_F_CONFIG     9
 #define PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
@@ -65,7 +67,8 @@ static const char *const names[] = {
 	[SET_VRING_CALL] = "SET_VRING_CALL", [SET_VRING_ERR] = "SET_VRING_ERR",
 	[GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
 	[SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES", [GET_QUEUE_NUM] = "GET_QUEUE_NUM",
-	[SET_VRING_ENABLE] = "SET_VRING_ENABLE", [GET_CONFIG] = "GET_CONFIG",
+	[SET_VRING_ENABLE] = "SET_VRING_ENABLE", [SET_BACKEND_REQ_FD] = "SET_BACKEND_REQ_FD",
+	[IOTLB_MSG] = "IOTLB_MSG", [GET_CONFIG] = "GET_CONFIG",
 	[SET_CONFIG] = "SET_CONFIG", [GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
 	[ADD_MEM_REG] = "ADD_MEM_REG", [REM_MEM_REG] = "REM_MEM_REG",
 };
@@ -124,9 +127,16 @@ session_reset(struct blk_dev *dev, GError **error)
 	dev->vm = vmmem_vhost_mem_new(NULL, error);
 	dev->features = 0;
 	dev->protocol_features = 0;
+	dev->iommu = false;
+	if (dev->backend_fd >= 0)
+		close(dev->backend_fd);
+	dev->backend_fd = -1;
 	for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 		queue_reset(&dev->q[i], i);
-	return dev->vm != NULL;
+	if (!dev->vm)
+		return false;
+	blk_iova_attach(dev);
+	return true;
 }
 
 static uint64_t
@@ -137,6 +147,12 @@ offered_features(const struct blk_dev *dev)
 		     BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
 		     BIT(VIRTIO_BLK_F_FLUSH) | VMMEM_VHOST_F_LOG_ALL;
 
+	/* Offered always: a frontend acks it only when the device sits behind
+	 * a vIOMMU (QEMU: iommu_platform=on), and every ring and buffer
+	 * address is an IOVA from then on. */
+	if (!dev->no_iommu)
+		f |= BIT(VIRTIO_F_ACCESS_PLATFORM);
+
 	if (dev->n_queues > 1)
 		f |= BIT(VIRTIO_BLK_F_MQ);
 	if (dev->read_only)
@@ -146,7 +162,8 @@ offered_features(const struct blk_dev *dev)
 
 #define OFFERED_PROTOCOL_FEATURES                                                         \
 	(BIT(PROTOCOL_F_MQ) | BIT(PROTOCOL_F_LOG_SHMFD) | BIT(PROTOCOL_F_REPLY_ACK) |     \
-	 BIT(PROTOCOL_F_CONFIG) | BIT(PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+	 BIT(PROTOCOL_F_BACKEND_REQ) | BIT(PROTOCOL_F_CONFIG) |                           \
+	 BIT(PROTOCOL_F_CONFIGURE_MEM_SLOTS))
 
 /* Reads one message: the header (with its fds) then the payload. 0 when
  * the frontend closed the socket, -1 on error. */
@@ -236,6 +253,38 @@ static bool
 reply_u64(int sock, uint32_t request, uint64_t v)
 {
 	return reply(sock, request, &v, sizeof(v));
+}
+
+bool
+blk_send_iotlb_miss(struct blk_dev *dev, struct blk_queue *q, uint64_t iova, bool write)
+{
+	/* No NEED_REPLY: QEMU answers with an IOTLB_MSG update on the main
+	 * socket and waits for our ack of it there; an ack it also had to
+	 * send back here would be one more thing for this thread to wait
+	 * for. */
+	uint8_t msg[VMMEM_VHOST_IOTLB_MISS_MSG_SIZE];
+	size_t len = vmmem_vhost_iotlb_miss_msg(iova, write ? VMMEM_IOTLB_WRITE : VMMEM_IOTLB_READ,
+						VMMEM_VHOST_IOTLB_MISS, 0, msg, sizeof(msg));
+	ssize_t put;
+
+	if (dev->backend_fd < 0) {
+		blk_log("queue %u: IOTLB miss at IOVA 0x%" PRIx64 " and no backend request channel "
+			"to report it on", q->index, iova);
+		return false;
+	}
+	do
+		put = send(dev->backend_fd, msg, len, MSG_NOSIGNAL);
+	while (put < 0 && errno == EINTR);
+	if (len == 0 || put != (ssize_t)len) {
+		blk_log("queue %u: IOTLB miss at IOVA 0x%" PRIx64 ": send on fd %d: %s", q->index,
+			iova, dev->backend_fd, put < 0 ? g_strerror(errno) : "short");
+		return false;
+	}
+	dev->stats.iotlb_misses++;
+	if (dev->verbose)
+		blk_log("queue %u: -> IOTLB miss at IOVA 0x%" PRIx64 " (%s)", q->index, iova,
+			write ? "write" : "read");
+	return true;
 }
 
 static void
@@ -345,6 +394,24 @@ fill_config(const struct blk_dev *dev, uint8_t *cfg, size_t size)
 	memcpy(cfg + 34, &nq, 2);
 }
 
+/* An update for [iova, iova + size): the queues parked on an IOVA in it
+ * were answered and are processed again after the ack. The others stay
+ * parked and ask nothing more: QEMU answers each miss once, and a queue
+ * that asked again on every unrelated update would multiply the misses
+ * (two queues did, until QEMU dropped the backend channel). */
+static void
+iotlb_answered(struct blk_dev *dev, uint64_t iova, uint64_t size)
+{
+	for (unsigned i = 0; i < dev->n_queues; i++) {
+		struct blk_queue *q = &dev->q[i];
+
+		if (q->parked && q->park_iova - iova < size) {
+			q->resume = true;
+			dev->iotlb_changed = true;
+		}
+	}
+}
+
 /* Handles one message. False ends the session (the error says why). Sets
  * *replied when the message had its own reply (no REPLY_ACK then). */
 static bool
@@ -376,7 +443,12 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 				u & VMMEM_VHOST_F_LOG_ALL ? "on" : "off");
 		if (dev->verbose)
 			blk_log("SET_FEATURES: 0x%" PRIx64, u);
+		if ((u ^ dev->features) & BIT(VIRTIO_F_ACCESS_PLATFORM))
+			blk_log("SET_FEATURES: VIRTIO_F_ACCESS_PLATFORM %s: guest addresses are %s",
+				u & BIT(VIRTIO_F_ACCESS_PLATFORM) ? "on" : "off",
+				u & BIT(VIRTIO_F_ACCESS_PLATFORM) ? "IOVAs (vIOMMU)" : "guest-physical");
 		dev->features = u;
+		dev->iommu = u & BIT(VIRTIO_F_ACCESS_PLATFORM);
 		if (!vmmem_vhost_mem_set_features(dev->vm, u, error))
 			return false;
 		/* Without protocol features the rings start enabled. */
@@ -399,6 +471,7 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 			queue_reset(&dev->q[i], i);
 		log_call_reset(dev);
 		dev->features = 0;
+		dev->iommu = false;
 		return vmmem_vhost_mem_set_features(dev->vm, 0, error);
 	case GET_QUEUE_NUM:
 		*replied = true;
@@ -480,22 +553,29 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 		q->addr = a;
 		q->have_addr = true;
 		q->broken = false;
+		if (dev->iommu)
+			blk_log("queue %u: rings at IOVA desc 0x%" PRIx64 ", avail 0x%" PRIx64
+				", used 0x%" PRIx64, q->index, a.desc_user_addr, a.avail_user_addr,
+				a.used_user_addr);
 		return true;
 	}
 	case SET_VRING_BASE:
 		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
 			return false;
-		q->last_avail = q->used_idx = (uint16_t)(u >> 32);
+		q->last_avail = q->used_idx = q->used_pub = (uint16_t)(u >> 32);
 		return true;
 	case GET_VRING_BASE: {
 		uint32_t state[2];
 
 		if (!payload_size(m, 8, error) || !(q = msg_queue(dev, m, (uint32_t)u, error)))
 			return false;
-		/* Stops the ring: no kick is served until SET_VRING_KICK. */
+		/* Stops the ring: no kick is served until SET_VRING_KICK, and
+		 * a wait for an IOTLB update ends (the ring starts afresh). */
 		if (q->kick_fd >= 0)
 			close(q->kick_fd);
 		q->kick_fd = -1;
+		q->parked = q->resume = q->miss_sent = q->miss_fatal = false;
+		q->park_since = 0;
 		state[0] = q->index;
 		state[1] = q->last_avail;
 		*replied = true;
@@ -555,6 +635,48 @@ handle(struct blk_dev *dev, int sock, struct msg *m, bool *replied, GError **err
 	case SET_CONFIG:
 		/* Only wce would be writable, and we do not offer it. */
 		return true;
+	case SET_BACKEND_REQ_FD:
+		if (m->n_fds != 1) {
+			g_set_error(error, BLK_ERROR, 0, "SET_BACKEND_REQ_FD: %zu fds (1 expected)",
+				    m->n_fds);
+			return false;
+		}
+		if (dev->backend_fd >= 0)
+			close(dev->backend_fd);
+		dev->backend_fd = m->fds[0];
+		m->n_fds = 0;
+		blk_log("backend request channel: fd %d (IOTLB misses go there)", dev->backend_fd);
+		return true;
+	case IOTLB_MSG: {
+		bool ok;
+
+		/* Applied before the ack goes out: once QEMU reads the ack of
+		 * an invalidation, nothing here uses the entry any more (one
+		 * thread, and no queue is being processed now). */
+		{
+			vmmem_vhost_iotlb_msg_t im;
+
+			if (!vmmem_vhost_parse_iotlb_msg(m->payload, m->size, &im, error))
+				return false;
+			ok = vmmem_vhost_mem_iotlb_msg(dev->vm, m->payload, m->size, m->fds,
+						       m->n_fds, error);
+			m->n_fds = 0; /* closed by it */
+			if (!ok)
+				return false;
+			if (im.type == VMMEM_VHOST_IOTLB_UPDATE) {
+				dev->stats.iotlb_updates++;
+				iotlb_answered(dev, im.iova, im.size);
+			} else {
+				dev->stats.iotlb_invalidates++;
+			}
+			if (dev->verbose)
+				blk_log("IOTLB %s: IOVA 0x%" PRIx64 "+0x%" PRIx64 " -> 0x%" PRIx64
+					" perm %u",
+					im.type == VMMEM_VHOST_IOTLB_UPDATE ? "update" : "invalidate",
+					im.iova, im.size, im.uaddr, im.perm);
+			return true;
+		}
+	}
 	default:
 		g_set_error(error, BLK_ERROR, 0, "message %u (%s) is not supported",
 			    m->request, msg_name(m->request));
@@ -610,6 +732,10 @@ print_stats(const struct blk_dev *dev)
 		blk_log("%" PRIu64 " of the IN/OUT requests went through O_DIRECT", s->direct);
 	if (s->hot)
 		blk_log("%" PRIu64 " IN/OUT requests had data buffers in hot-added memory", s->hot);
+	if (dev->iommu || s->iotlb_updates || s->iotlb_misses)
+		blk_log("IOTLB: %" PRIu64 " misses sent, %" PRIu64 " updates and %" PRIu64
+			" invalidations received, %" PRIu64 " waits timed out",
+			s->iotlb_misses, s->iotlb_updates, s->iotlb_invalidates, s->iotlb_timeouts);
 	if (dev->n_queues > 1) {
 		GString *per = g_string_new("requests per queue:");
 
@@ -632,7 +758,34 @@ serve(struct blk_dev *dev, int sock, const sigset_t *unblocked)
 	while (!stop_signal) {
 		nfds_t n = 1;
 		int ready;
+		int64_t now = g_get_monotonic_time(), wait_us = -1;
+		struct timespec ts;
 
+		/* A parked queue whose update did not come in time: its next
+		 * miss fails (IOERR for a data buffer, a stopped queue for the
+		 * ring) instead of parking again. */
+		for (unsigned i = 0; i < dev->n_queues; i++) {
+			struct blk_queue *q = &dev->q[i];
+			int64_t left;
+
+			if (!q->parked)
+				continue;
+			left = q->park_since + BLK_IOTLB_WAIT_US - now;
+			if (left <= 0) {
+				blk_log("queue %u: no IOTLB update for IOVA 0x%" PRIx64 " after %d ms",
+					q->index, q->park_iova, (int)(BLK_IOTLB_WAIT_US / 1000));
+				dev->stats.iotlb_timeouts++;
+				q->parked = q->resume = q->miss_sent = false;
+				q->park_since = 0;
+				q->miss_fatal = true;
+				blk_queue_process(dev, q);
+				continue;
+			}
+			if (wait_us < 0 || left < wait_us)
+				wait_us = left;
+		}
+		ts.tv_sec = wait_us / G_USEC_PER_SEC;
+		ts.tv_nsec = (wait_us % G_USEC_PER_SEC) * 1000;
 		pfd[0] = (struct pollfd){ .fd = sock, .events = POLLIN };
 		for (unsigned i = 0; i < dev->n_queues; i++) {
 			if (blk_queue_ready(&dev->q[i])) {
@@ -640,7 +793,7 @@ serve(struct blk_dev *dev, int sock, const sigset_t *unblocked)
 				who[n++] = &dev->q[i];
 			}
 		}
-		ready = ppoll(pfd, n, NULL, unblocked);
+		ready = ppoll(pfd, n, wait_us < 0 ? NULL : &ts, unblocked);
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
@@ -685,6 +838,21 @@ serve(struct blk_dev *dev, int sock, const sigset_t *unblocked)
 				/* A message we refused leaves the device unusable. */
 				break;
 			}
+			/* After the ack: the parked queues try again. */
+			if (dev->iotlb_changed) {
+				dev->iotlb_changed = false;
+				for (unsigned i = 0; i < dev->n_queues; i++) {
+					struct blk_queue *q = &dev->q[i];
+
+					if (q->parked && q->resume) {
+						/* Answered: a new miss, even on
+						 * the same IOVA, asks again. */
+						q->parked = q->resume = q->miss_sent = false;
+						q->park_since = 0;
+						blk_queue_process(dev, q);
+					}
+				}
+			}
 		}
 	}
 	g_free(m);
@@ -695,6 +863,7 @@ main(int argc, char **argv)
 {
 	gchar *socket_path = NULL, *image = NULL;
 	gboolean read_only = FALSE, once = FALSE, verbose = FALSE, direct = FALSE;
+	gboolean no_iommu = FALSE;
 	gint queues = 1;
 	GOptionEntry entries[] = {
 		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
@@ -710,12 +879,15 @@ main(int argc, char **argv)
 		  "whose buffers are aligned; the others still use it", NULL },
 		{ "once", 0, 0, G_OPTION_ARG_NONE, &once,
 		  "Exit after the first frontend disconnects (default: wait for the next)", NULL },
+		{ "no-iommu", 0, 0, G_OPTION_ARG_NONE, &no_iommu,
+		  "Do not offer VIRTIO_F_ACCESS_PLATFORM (a frontend with a vIOMMU then refuses the "
+		  "device)", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print every message", NULL },
 		{ NULL }
 	};
 	GOptionContext *ctx = g_option_context_new("- a vhost-user-blk backend built on vmmem");
 	GError *err = NULL;
-	struct blk_dev dev = { .image_fd = -1, .image_dfd = -1, .log_call_fd = -1 };
+	struct blk_dev dev = { .image_fd = -1, .image_dfd = -1, .log_call_fd = -1, .backend_fd = -1 };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct sigaction act = { .sa_handler = on_signal };
 	sigset_t block, unblocked;
@@ -742,6 +914,7 @@ main(int argc, char **argv)
 	dev.read_only = read_only;
 	dev.n_queues = (unsigned)queues;
 	dev.verbose = verbose;
+	dev.no_iommu = no_iommu;
 	dev.image_fd = open(image, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (dev.image_fd < 0 || fstat(dev.image_fd, &st) < 0) {
 		blk_log("image %s: %s", image, g_strerror(errno));
@@ -823,6 +996,9 @@ main(int argc, char **argv)
 		for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 			queue_reset(&dev.q[i], i);
 		log_call_reset(&dev);
+		if (dev.backend_fd >= 0)
+			close(dev.backend_fd);
+		dev.backend_fd = -1;
 		vmmem_vhost_mem_free(dev.vm);
 		dev.vm = NULL;
 		if (once)

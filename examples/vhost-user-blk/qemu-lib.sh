@@ -13,6 +13,10 @@ VUB_PATTERN_MIB=8
 VUB_BOOT_TIMEOUT=${VUB_BOOT_TIMEOUT:-120}
 # Request queues, and as many vCPUs (Linux uses one queue per CPU).
 VUB_QUEUES=${VUB_QUEUES:-1}
+# Non-empty: the disk sits behind a virtual IOMMU (intel-iommu with a
+# device IOTLB, the device on a PCIe root port with ATS, iommu_platform=on,
+# the guest booted with intel_iommu=on): the backend sees IOVAs only.
+VUB_IOMMU=${VUB_IOMMU:-}
 VUB_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
 vub_qemu_rc=none
 vub_backend_rc=none
@@ -128,6 +132,8 @@ grep vda /proc/partitions | while read maj min blocks name; do echo "VMMEM part 
 echo "VMMEM diskid \$(od -A n -t x4 -j 440 -N 4 /dev/vda | tr -d ' ')"
 echo "VMMEM serial \$(cat /sys/block/vda/serial)"
 echo "VMMEM maxseg \$(cat /sys/block/vda/queue/max_segments)"
+# The IOMMU the kernel found, and the DMA domain type of the disk's group.
+echo "VMMEM iommu \$(ls /sys/class/iommu 2>/dev/null | tr '\n' ' ')group \$(cat /sys/block/vda/device/../iommu_group/type 2>/dev/null || echo none)"
 # One read from each CPU: Linux maps each CPU to its own request queue.
 for c in \$(seq 0 \$((\$(grep -c ^processor /proc/cpuinfo) - 1))); do
 	taskset -c \$c dd if=/dev/vda1 of=/dev/null bs=64k count=4 iflag=direct 2>/dev/null
@@ -211,9 +217,18 @@ vub_wait_backend() {
 
 vub_qemu_args() {
 	# $1: work dir, $2: -m option
-	echo "-machine q35,accel=tcg,memory-backend=mem -object memory-backend-memfd,id=mem,size=256M,share=on"
+	if [ -n "$VUB_IOMMU" ]; then
+		# ATS needs a PCIe device: on a root port, not on pcie.0.
+		echo "-machine q35,accel=tcg,kernel-irqchip=split,memory-backend=mem"
+		echo "-device intel-iommu,intremap=off,device-iotlb=on -device pcie-root-port,id=rp0,bus=pcie.0,chassis=1"
+		dev="vhost-user-blk-pci,bus=rp0,iommu_platform=on,ats=on"
+	else
+		echo "-machine q35,accel=tcg,memory-backend=mem"
+		dev=vhost-user-blk-pci
+	fi
+	echo "-object memory-backend-memfd,id=mem,size=256M,share=on"
 	echo "-m $2 -smp $VUB_QUEUES -nographic -no-reboot -kernel $(vub_kernel) -initrd $1/initrd.gz"
-	echo "-chardev socket,id=c0,path=$1/blk.sock -device vhost-user-blk-pci,chardev=c0,num-queues=$VUB_QUEUES"
+	echo "-chardev socket,id=c0,path=$1/blk.sock -device $dev,chardev=c0,num-queues=$VUB_QUEUES"
 }
 
 vub_qmp() { python3 "$VUB_LIBDIR/qmp.py" "$@"; }
@@ -224,7 +239,7 @@ vub_qemu() {
 	w=$1 con=$2 mode=$3; shift 3
 	# shellcheck disable=SC2046
 	timeout -k 5 "$VUB_BOOT_TIMEOUT" qemu-system-x86_64 $(vub_qemu_args "$w" "256M,slots=4,maxmem=1G") \
-		-append "console=ttyS0 quiet panic=-1 vmmem.mode=$mode" "$@" \
+		-append "console=ttyS0 quiet panic=-1 vmmem.mode=$mode${VUB_IOMMU:+ intel_iommu=on}" "$@" \
 		</dev/null >"$w/$con" 2>>"$w/qemu.log" &
 	vub_qemu_pid=$!
 }

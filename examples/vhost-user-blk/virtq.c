@@ -4,9 +4,13 @@
  * Every guest access goes through vmmem: ring fields with atomic
  * loads/stores (logged by vmmem when migration logging is on), headers
  * and descriptors with read_obj, data with preadv/pwritev straight into
- * the iovecs vmmem_memory_get_iovec hands out. The guest is not trusted:
- * a ring that cannot be walked stops the queue with a message that names
- * the cause; a request whose buffers are bad completes with IOERR. */
+ * the iovecs vmmem_memory_get_iovec hands out. With
+ * VIRTIO_F_ACCESS_PLATFORM the same accesses go by IOVA through the
+ * session's IOTLB (vmmem_iova_*); a miss parks the queue before the
+ * request has run, and main.c resumes it when the frontend's update came.
+ * The guest is not trusted: a ring that cannot be walked stops the queue
+ * with a message that names the cause; a request whose buffers are bad
+ * completes with IOERR. */
 #define _GNU_SOURCE
 #include <endian.h>
 #include <inttypes.h>
@@ -37,6 +41,9 @@
 #define VIRTIO_BLK_S_IOERR  1
 #define VIRTIO_BLK_S_UNSUPP 2
 #define VIRTIO_BLK_ID_BYTES 20
+/* Not a virtio status: blk_request stopped before executing anything, on
+ * an IOTLB miss. */
+#define BLK_PARK 0xff
 
 struct vring_desc {
 	uint64_t addr;
@@ -51,11 +58,22 @@ struct seg {
 	bool write;
 };
 
-/* One queue's rings as guest addresses in one snapshot. */
+/* One queue's rings in one snapshot. The addresses (rings, descriptors,
+ * buffers) are guest-physical, or with VIRTIO_F_ACCESS_PLATFORM I/O
+ * virtual addresses that every access translates through the IOTLB: all
+ * guest accesses below go through the dma_* functions, which pick. */
 struct ring {
 	const vmmem_memory_t *m;
+	struct blk_dev *dev;
 	struct blk_queue *q;
 	uint64_t desc, avail, used;
+	bool iova;
+	vmmem_iova_t io;   /* the IOTLB section, while iova */
+	/* The last failed access missed in the IOTLB (and may be retried
+	 * once the frontend sends the entry): the queue parks. */
+	bool missed;
+	uint64_t miss_iova;
+	bool miss_write;
 };
 
 static struct seg segs[BLK_MAX_SEGS];
@@ -76,7 +94,110 @@ blk_log(const char *fmt, ...)
 bool
 blk_queue_ready(const struct blk_queue *q)
 {
-	return q->num && q->have_addr && q->kick_fd >= 0 && q->enabled && !q->broken;
+	return q->num && q->have_addr && q->kick_fd >= 0 && q->enabled && !q->broken &&
+	       !q->parked;
+}
+
+/* ---- guest accesses: by guest address, or by IOVA ----------------------- */
+
+/* Notes a miss (the error is the caller's to report if the wait fails). */
+static bool
+dma_fail(struct ring *r, GError *err, GError **error)
+{
+	if (r->iova && !r->q->miss_fatal && blk_iova_missed(r->dev, err, &r->miss_iova, &r->miss_write))
+		r->missed = true;
+	g_propagate_error(error, err);
+	return false;
+}
+
+static bool
+dma_read(struct ring *r, uint64_t a, void *buf, size_t len, GError **error)
+{
+	GError *err = NULL;
+
+	if (r->iova ? vmmem_iova_read_slice(&r->io, a, buf, len, &err)
+		    : vmmem_memory_read_slice(r->m, vmmem_guest_addr(a), buf, len, &err))
+		return true;
+	return dma_fail(r, err, error);
+}
+
+static bool
+dma_write(struct ring *r, uint64_t a, const void *buf, size_t len, GError **error)
+{
+	GError *err = NULL;
+
+	if (r->iova ? vmmem_iova_write_obj(&r->io, a, buf, len, &err)
+		    : vmmem_memory_write_obj(r->m, vmmem_guest_addr(a), buf, len, &err))
+		return true;
+	return dma_fail(r, err, error);
+}
+
+static bool
+dma_load_u16(struct ring *r, uint64_t a, uint16_t *v, memory_order order, GError **error)
+{
+	GError *err = NULL;
+
+	if (r->iova ? vmmem_iova_load_u16(&r->io, a, v, order, &err)
+		    : vmmem_memory_load_u16(r->m, vmmem_guest_addr(a), v, order, &err))
+		return true;
+	return dma_fail(r, err, error);
+}
+
+static bool
+dma_store_u16(struct ring *r, uint64_t a, uint16_t v, memory_order order, GError **error)
+{
+	GError *err = NULL;
+
+	if (r->iova ? vmmem_iova_store_u16(&r->io, a, v, order, &err)
+		    : vmmem_memory_store_u16(r->m, vmmem_guest_addr(a), v, order, &err))
+		return true;
+	return dma_fail(r, err, error);
+}
+
+static bool
+dma_store_u8(struct ring *r, uint64_t a, uint8_t v, GError **error)
+{
+	GError *err = NULL;
+
+	if (r->iova ? vmmem_iova_store_u8(&r->io, a, v, memory_order_relaxed, &err)
+		    : vmmem_memory_store_u8(r->m, vmmem_guest_addr(a), v, memory_order_relaxed, &err))
+		return true;
+	return dma_fail(r, err, error);
+}
+
+/* Host iovecs for [a, a + len), for the device to write into (write) or
+ * read from. */
+static bool
+dma_iovec(struct ring *r, uint64_t a, uint64_t len, bool write, struct iovec *iov, size_t max,
+	  size_t *n, GError **error)
+{
+	GError *err = NULL;
+
+	if (r->iova ? vmmem_iova_get_iovec(&r->io, a, len, write ? VMMEM_IOTLB_WRITE : VMMEM_IOTLB_READ,
+					   iov, max, n, &err)
+		    : vmmem_memory_get_iovec(r->m, vmmem_guest_addr(a), len, iov, max, n, &err))
+		return true;
+	return dma_fail(r, err, error);
+}
+
+/* After writing through iovecs: the dirty log, by guest page. */
+static void
+dma_mark_dirty(struct ring *r, uint64_t a, uint64_t len)
+{
+	if (r->iova)
+		vmmem_iova_mark_dirty(&r->io, a, len);
+	else
+		vmmem_memory_mark_dirty(r->m, vmmem_guest_addr(a), len);
+}
+
+/* A used-ring write made at `off`: without an IOMMU the protocol's
+ * log_guest_addr rule; with one, writes by IOVA are logged by guest page
+ * after translation already. */
+static void
+dma_log_used(struct ring *r, uint64_t off, uint64_t len)
+{
+	if (!r->iova)
+		vmmem_vhost_log_used(r->m, r->q->addr.flags, r->q->addr.log_guest_addr, off, len);
 }
 
 static void
@@ -96,6 +217,13 @@ ring_map(struct ring *r, GError **error)
 	uint32_t num = r->q->num;
 	vmmem_guest_addr_t g;
 
+	if (r->iova) {
+		/* IOVAs: each access translates (and may miss) on its own. */
+		r->desc = r->q->addr.desc_user_addr;
+		r->avail = r->q->addr.avail_user_addr;
+		r->used = r->q->addr.used_user_addr;
+		return true;
+	}
 	if (!vmmem_vhost_uva_to_gpa(r->m, r->q->addr.desc_user_addr, 16ull * num, &g, error))
 		return false;
 	r->desc = g.raw;
@@ -108,8 +236,9 @@ ring_map(struct ring *r, GError **error)
 	return true;
 }
 
-/* Walks the chain at `head` into segs[]. Returns the count, or -1 with
- * *why set when the ring itself is unusable (the queue stops). */
+/* Walks the chain at `head` into segs[]. Returns the count, -1 with *why
+ * set when the ring itself is unusable (the queue stops), or -2 on an
+ * IOTLB miss (the queue parks). */
 static int
 walk_chain(struct blk_dev *dev, struct ring *r, uint16_t head, char **why)
 {
@@ -133,8 +262,11 @@ walk_chain(struct blk_dev *dev, struct ring *r, uint16_t head, char **why)
 					       head, indirect ? "indirect" : "descriptor", size);
 			return -1;
 		}
-		if (!vmmem_memory_read_obj(r->m, vmmem_guest_addr(table + (uint64_t)16 * idx), &d,
-					   sizeof(d), &err)) {
+		if (!dma_read(r, table + (uint64_t)16 * idx, &d, sizeof(d), &err)) {
+			if (r->missed) {
+				g_error_free(err);
+				return -2;
+			}
 			*why = g_strdup_printf("head %u: descriptor %u at 0x%" PRIx64 ": %s", head,
 					       idx, table + (uint64_t)16 * idx, err->message);
 			g_error_free(err);
@@ -155,7 +287,9 @@ walk_chain(struct blk_dev *dev, struct ring *r, uint16_t head, char **why)
 					indirect ? ", nested" : "");
 				return -1;
 			}
-			if (!vmmem_memory_check_range(r->m, vmmem_guest_addr(d.addr), d.len)) {
+			/* By IOVA the table's reads check it (and may miss). */
+			if (!r->iova &&
+			    !vmmem_memory_check_range(r->m, vmmem_guest_addr(d.addr), d.len)) {
 				*why = g_strdup_printf("head %u: descriptor %u: indirect table at "
 						       "0x%" PRIx64 "+%u is outside guest memory",
 						       head, idx, d.addr, d.len);
@@ -185,14 +319,13 @@ walk_chain(struct blk_dev *dev, struct ring *r, uint16_t head, char **why)
 
 /* Appends the host iovecs of guest [gpa, gpa + len) to iovs[*n]. */
 static bool
-add_iov(struct ring *r, uint64_t gpa, uint64_t len, size_t *n, GError **error)
+add_iov(struct ring *r, uint64_t gpa, uint64_t len, bool write, size_t *n, GError **error)
 {
 	size_t k;
 
 	if (len == 0)
 		return true;
-	if (!vmmem_memory_get_iovec(r->m, vmmem_guest_addr(gpa), len, iovs + *n,
-				    G_N_ELEMENTS(iovs) - *n, &k, error))
+	if (!dma_iovec(r, gpa, len, write, iovs + *n, G_N_ELEMENTS(iovs) - *n, &k, error))
 		return false;
 	*n += k;
 	return true;
@@ -306,8 +439,11 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 	for (i = 0; i < nread && got < sizeof(hbuf); i++) {
 		size_t take = MIN((size_t)segs[i].len, sizeof(hbuf) - got);
 
-		if (!vmmem_memory_read_slice(r->m, vmmem_guest_addr(segs[i].gpa), hbuf + got, take,
-					     &err)) {
+		if (!dma_read(r, segs[i].gpa, hbuf + got, take, &err)) {
+			if (r->missed) {
+				g_error_free(err);
+				return BLK_PARK;
+			}
 			blk_log("queue %u head %u: request header: %s", r->q->index, head,
 				err->message);
 			g_error_free(err);
@@ -323,7 +459,6 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 	memcpy(&hdr, hbuf, sizeof(hdr));
 	hdr.type = le32toh(hdr.type);
 	hdr.sector = le64toh(hdr.sector);
-	dev->stats.requests++;
 
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
@@ -332,7 +467,7 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 		for (i = nread; i < n; i++) {
 			uint64_t len = segs[i].len - (i == n - 1 ? 1 : 0);
 
-			if (ok && !add_iov(r, segs[i].gpa, len, &n_iov, &err))
+			if (ok && !add_iov(r, segs[i].gpa, len, true, &n_iov, &err))
 				ok = false;
 			data_len += len;
 		}
@@ -346,7 +481,8 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 				uint64_t s = MIN(left, (uint64_t)segs[i].len);
 
 				left -= s;
-				if (ok && !add_iov(r, segs[i].gpa + s, segs[i].len - s, &n_iov, &err))
+				if (ok && !add_iov(r, segs[i].gpa + s, segs[i].len - s, false, &n_iov,
+						   &err))
 					ok = false;
 				data_len += segs[i].len - s;
 			}
@@ -362,6 +498,10 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 		return VIRTIO_BLK_S_OK;
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
+	}
+	if (!ok && r->missed) {
+		g_error_free(err);
+		return BLK_PARK;
 	}
 	if (!ok) {
 		blk_log("queue %u head %u: %s data buffer: %s", r->q->index, head,
@@ -386,7 +526,7 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 		for (i = nread; i < n && done; i++) {
 			size_t len = MIN(done, (size_t)segs[i].len);
 
-			vmmem_memory_mark_dirty(r->m, vmmem_guest_addr(segs[i].gpa), len);
+			dma_mark_dirty(r, segs[i].gpa, len);
 			done -= len;
 		}
 		*written = (uint32_t)MIN(data_len, (uint64_t)VIRTIO_BLK_ID_BYTES);
@@ -416,7 +556,7 @@ blk_request(struct blk_dev *dev, struct ring *r, uint16_t head, int n, uint32_t 
 	if (hdr.type == VIRTIO_BLK_T_IN) {
 		/* preadv wrote guest memory behind vmmem's back: log it. */
 		for (i = nread; i < n; i++)
-			vmmem_memory_mark_dirty(r->m, vmmem_guest_addr(segs[i].gpa), segs[i].len);
+			dma_mark_dirty(r, segs[i].gpa, segs[i].len);
 		*written = (uint32_t)data_len;
 		dev->stats.reads++;
 		dev->stats.bytes_read += data_len;
@@ -433,9 +573,21 @@ need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
+/* Ends the IOTLB section (no invalidation waits for it any more) and puts
+ * the snapshot. */
+static void
+ring_put(vmmem_space_t *space, struct ring *r)
+{
+	if (r->iova)
+		vmmem_iova_end(&r->io);
+	vmmem_space_put(space, r->m);
+}
+
 /* One avail entry: walk, execute, write status and the used element.
- * False when the queue must stop (*why set). */
-static bool
+ * 1 when done, 0 when the queue must stop (*why set), -1 on an IOTLB miss
+ * before anything was executed (the queue parks and this entry is taken
+ * again from the start once the frontend sent the entry). */
+static int
 take_one(struct blk_dev *dev, struct ring *r, char **why)
 {
 	struct blk_queue *q = r->q;
@@ -446,62 +598,88 @@ take_one(struct blk_dev *dev, struct ring *r, char **why)
 	uint16_t head;
 	uint32_t written;
 	uint8_t status;
-	uint64_t off;
+	uint64_t off = 4 + 8ull * (q->used_idx % q->num), status_at;
+	struct iovec probe;
+	size_t k;
 	GError *err = NULL;
 	int n;
 
-	if (!vmmem_memory_load_u16(r->m, vmmem_guest_addr(slot), &head, memory_order_relaxed,
-				   &err))
+	if (!dma_load_u16(r, slot, &head, memory_order_relaxed, &err))
 		goto fail;
 	head = le16toh(head);
 	n = walk_chain(dev, r, head, why);
+	if (n == -2)
+		return -1;
 	if (n < 0)
-		return false;
+		return 0;
 	if (!segs[n - 1].write || segs[n - 1].len == 0) {
 		*why = g_strdup_printf("head %u: the last descriptor is not a device-writable "
 				       "status byte", head);
-		return false;
+		return 0;
+	}
+	status_at = segs[n - 1].gpa + segs[n - 1].len - 1;
+	/* By IOVA, translate the status byte and the used element before the
+	 * request runs: a miss after the I/O would have it run twice. No
+	 * invalidation can come in between: the socket is not read until
+	 * this queue is done. */
+	if (r->iova && (!dma_iovec(r, status_at, 1, true, &probe, 1, &k, &err) ||
+			!dma_iovec(r, r->used + off, sizeof(elem), true, &probe, 1, &k, &err))) {
+		if (r->missed) {
+			g_error_free(err);
+			return -1;
+		}
+		*why = g_strdup_printf("head %u: status byte or used element: %s", head,
+				       err->message);
+		g_error_free(err);
+		return 0;
 	}
 	status = blk_request(dev, r, head, n, &written);
+	if (status == BLK_PARK)
+		return -1;
+	dev->stats.requests++;
 	if (status != VIRTIO_BLK_S_OK)
 		dev->stats.errors++;
-	if (!vmmem_memory_store_u8(r->m, vmmem_guest_addr(segs[n - 1].gpa + segs[n - 1].len - 1),
-				   status, memory_order_relaxed, &err)) {
-		*why = g_strdup_printf("head %u: status byte at 0x%" PRIx64 ": %s", head,
-				       segs[n - 1].gpa + segs[n - 1].len - 1, err->message);
+	if (!dma_store_u8(r, status_at, status, &err)) {
+		*why = g_strdup_printf("head %u: status byte at 0x%" PRIx64 ": %s", head, status_at,
+				       err->message);
 		g_error_free(err);
-		return false;
+		return 0;
 	}
 	elem.id = htole32(head);
 	elem.len = htole32(written + 1);
-	off = 4 + 8ull * (q->used_idx % q->num);
-	if (!vmmem_memory_write_obj(r->m, vmmem_guest_addr(r->used + off), &elem, sizeof(elem),
-				    &err))
+	if (!dma_write(r, r->used + off, &elem, sizeof(elem), &err))
 		goto fail;
-	vmmem_vhost_log_used(r->m, q->addr.flags, q->addr.log_guest_addr, off, sizeof(elem));
+	dma_log_used(r, off, sizeof(elem));
 	q->used_idx++;
 	q->last_avail++;
 	q->requests++;
-	return true;
+	return 1;
 fail:
+	if (r->missed) {
+		g_error_free(err);
+		return -1;
+	}
 	*why = g_strdup_printf("ring access: %s", err->message);
 	g_error_free(err);
-	return false;
+	return 0;
 }
 
 void
 blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 {
 	vmmem_space_t *space = vmmem_vhost_mem_space(dev->vm);
-	struct ring r = { .q = q };
-	uint16_t old_used = q->used_idx, avail_idx, flags;
+	struct ring r = { .q = q, .dev = dev, .iova = dev->iommu };
+	uint16_t old_used = q->used_pub, avail_idx, flags;
 	bool event_idx = dev->features & BIT(VIRTIO_RING_F_EVENT_IDX);
 	char *why = NULL;
 	GError *err = NULL;
+	int t = 1;
 
 	if (!blk_queue_ready(q))
 		return;
 	r.m = vmmem_space_get(space);
+	if (r.iova)
+		vmmem_iova_begin(&r.io, vmmem_vhost_mem_iotlb(dev->vm), r.m);
 	if (!ring_map(&r, &err)) {
 		why = g_strdup_printf("rings (desc 0x%" PRIx64 ", avail 0x%" PRIx64
 				      ", used 0x%" PRIx64 ", size %u): %s",
@@ -511,8 +689,7 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 		goto stop;
 	}
 	for (;;) {
-		if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail + 2), &avail_idx,
-					   memory_order_acquire, &err))
+		if (!dma_load_u16(&r, r.avail + 2, &avail_idx, memory_order_acquire, &err))
 			goto ring_err;
 		avail_idx = le16toh(avail_idx);
 		if ((uint16_t)(avail_idx - q->last_avail) > q->num) {
@@ -522,26 +699,30 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 			goto stop;
 		}
 		while (q->last_avail != avail_idx) {
-			if (!take_one(dev, &r, &why))
-				goto stop;
+			t = take_one(dev, &r, &why);
+			if (t <= 0)
+				break;
 		}
-		if (q->used_idx != old_used &&
-		    !vmmem_memory_store_u16(r.m, vmmem_guest_addr(r.used + 2), htole16(q->used_idx),
-					    memory_order_release, &err))
-			goto ring_err;
-		vmmem_vhost_log_used(r.m, q->addr.flags, q->addr.log_guest_addr, 2, 2);
-		if (!event_idx)
+		if (t == 0)
+			goto stop;
+		/* Parked or not, publish what was completed. */
+		if (q->used_idx != q->used_pub) {
+			if (!dma_store_u16(&r, r.used + 2, htole16(q->used_idx), memory_order_release,
+					   &err))
+				goto ring_err;
+			q->used_pub = q->used_idx;
+		}
+		dma_log_used(&r, 2, 2);
+		if (t < 0 || !event_idx)
 			break;
 		/* Tell the driver where to kick next, then look again: a kick
 		 * for an entry added meanwhile may have been suppressed. */
-		if (!vmmem_memory_store_u16(r.m, vmmem_guest_addr(r.used + 4 + 8ull * q->num),
-					    htole16(q->last_avail), memory_order_relaxed, &err))
+		if (!dma_store_u16(&r, r.used + 4 + 8ull * q->num, htole16(q->last_avail),
+				   memory_order_relaxed, &err))
 			goto ring_err;
-		vmmem_vhost_log_used(r.m, q->addr.flags, q->addr.log_guest_addr,
-				     4 + 8ull * q->num, 2);
+		dma_log_used(&r, 4 + 8ull * q->num, 2);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail + 2), &avail_idx,
-					   memory_order_acquire, &err))
+		if (!dma_load_u16(&r, r.avail + 2, &avail_idx, memory_order_acquire, &err))
 			goto ring_err;
 		if (le16toh(avail_idx) == q->last_avail)
 			break;
@@ -549,27 +730,26 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 	/* Every completed request wrote its status byte and the used ring,
 	 * which the log holds while logging is on: tell the frontend
 	 * before the call eventfd interrupts the driver. */
-	if (q->used_idx != old_used && dev->log_call_fd >= 0 && vmmem_vhost_mem_logging(dev->vm)) {
+	if (q->used_pub != old_used && dev->log_call_fd >= 0 && vmmem_vhost_mem_logging(dev->vm)) {
 		uint64_t one = 1;
 
 		if (write(dev->log_call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			blk_log("queue %u: write to the log eventfd (SET_LOG_FD): %s", q->index,
 				g_strerror(errno));
 	}
-	if (q->used_idx != old_used && q->call_fd >= 0) {
+	if (q->used_pub != old_used && q->call_fd >= 0) {
 		bool signal;
 
 		atomic_thread_fence(memory_order_seq_cst);
 		if (event_idx) {
 			uint16_t ev;
 
-			if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail + 4 + 2ull * q->num),
-						   &ev, memory_order_relaxed, &err))
+			if (!dma_load_u16(&r, r.avail + 4 + 2ull * q->num, &ev, memory_order_relaxed,
+					  &err))
 				goto ring_err;
-			signal = need_event(le16toh(ev), q->used_idx, old_used);
+			signal = need_event(le16toh(ev), q->used_pub, old_used);
 		} else {
-			if (!vmmem_memory_load_u16(r.m, vmmem_guest_addr(r.avail), &flags,
-						   memory_order_relaxed, &err))
+			if (!dma_load_u16(&r, r.avail, &flags, memory_order_relaxed, &err))
 				goto ring_err;
 			signal = !(le16toh(flags) & VRING_AVAIL_F_NO_INTERRUPT);
 		}
@@ -581,13 +761,40 @@ blk_queue_process(struct blk_dev *dev, struct blk_queue *q)
 					g_strerror(errno));
 		}
 	}
-	vmmem_space_put(space, r.m);
+	ring_put(space, &r);
+	if (t < 0)
+		goto park;
+	q->miss_fatal = false;
+	q->park_since = 0;
+	q->miss_sent = false;
 	return;
 ring_err:
+	if (r.missed) {
+		g_error_free(err);
+		ring_put(space, &r);
+		goto park;
+	}
 	why = g_strdup_printf("ring access: %s", err->message);
 	g_error_free(err);
 stop:
-	vmmem_space_put(space, r.m);
+	ring_put(space, &r);
+	q->miss_fatal = false;
+	q->park_since = 0;
+	q->miss_sent = false;
 	queue_stop(q, why);
 	g_free(why);
+	return;
+park:
+	/* A wait starts at the first miss on this page and asks once; the
+	 * queue only runs again when an update covers the IOVA (main.c) or
+	 * the wait times out. */
+	if (!q->park_since || (q->park_iova ^ r.miss_iova) >> 12) {
+		q->park_since = g_get_monotonic_time();
+		q->miss_sent = false;
+	}
+	q->park_iova = r.miss_iova;
+	q->parked = true;
+	q->miss_fatal = false;
+	if (!q->miss_sent)
+		q->miss_sent = blk_send_iotlb_miss(dev, q, r.miss_iova, r.miss_write);
 }
