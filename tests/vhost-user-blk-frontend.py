@@ -184,7 +184,7 @@ def main(backend, work):
     logf = open(blog, "w")
     p = subprocess.Popen([backend, "--socket", sock, "--image", image, "--once"],
                          stdout=logf, stderr=subprocess.STDOUT)
-    print("1..34", flush=True)
+    print("1..35", flush=True)
     try:
         run(p, sock, blog, pattern)
     finally:
@@ -195,8 +195,23 @@ def main(backend, work):
         for line in f:
             print("# backend: " + line.rstrip())
     reconnect_and_sigint(backend, image, work)
+    socket_path_not_a_socket(backend, image, work)
     iommu_session(backend, image, work, pattern)
     return failed
+
+
+def socket_path_not_a_socket(backend, image, work):
+    """--socket naming a file that is not a socket is refused, and the
+    file is left alone (the backend used to unlink any path)."""
+    path = os.path.join(work, "not-a-socket")
+    with open(path, "w") as f:
+        f.write("keep me")
+    r = subprocess.run([backend, "--socket", path, "--image", image],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
+    with open(path) as f:
+        kept = f.read() == "keep me"
+    tap(r.returncode == 1 and kept and b"is not a socket" in r.stderr,
+        "--socket naming a regular file is refused and the file is kept")
 
 
 class Iommu:
