@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 

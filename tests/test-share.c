@@ -16,6 +16,7 @@
 #include <vmmem/vmmem.h>
 
 #include "hugetest.h"
+#include "isolate.h"
 
 static int
 ioctl_fionread(int fd, int *avail)

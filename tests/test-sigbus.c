@@ -23,6 +23,7 @@
 
 #include "hugetest.h"
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define KIB(n) ((uint64_t)(n) << 10)
