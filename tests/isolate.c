@@ -282,6 +282,19 @@ ti_add_data_func_full(const char *path, gpointer data, GTestDataFunc fn, GDestro
 	g_test_add_data_func_full(path, data, fn, destroy);
 }
 
+#ifdef VMMEM_TEST_COVERAGE
+void __gcov_dump(void); /* libgcov; dumps the counters of every object */
+#endif
+
+void
+ti_child_exit(int status)
+{
+#ifdef VMMEM_TEST_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(status);
+}
+
 void
 ti_add_func_in_process(const char *path, GTestFunc fn)
 {

@@ -31,6 +31,10 @@ void ti_add_data_func_full(const char *path, gpointer data, GTestDataFunc fn,
 /* Registers `fn` to run in the test program's own process. */
 void ti_add_func_in_process(const char *path, GTestFunc fn);
 gboolean ti_subprocess(void);
+/* _exit() for a child that a case forked: in a coverage build (built with
+ * -DVMMEM_TEST_COVERAGE, as `make coverage` does) it first writes gcov's
+ * counters, which only exit() would, so that what the child ran counts. */
+G_GNUC_NORETURN void ti_child_exit(int status);
 
 #ifndef TI_NO_REDIRECT
 #undef g_test_add_vtable

@@ -389,7 +389,7 @@ epipe_child(const tu_provider_t *p)
 	g_clear_error(&err);
 	g_assert_true(sigpipe_pending());
 	vmmem_memory_unref(mem);
-	_exit(0);
+	ti_child_exit(0);
 }
 
 static void
