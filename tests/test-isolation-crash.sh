@@ -8,6 +8,11 @@ set -u
 : "${VMMEM_TOP_BUILDDIR:?run under make check}"
 prog="$VMMEM_TOP_BUILDDIR/tests/test-isolation"
 
+if [ "${VMMEM_TEST_NO_ISOLATE:-}" = 1 ]; then
+	echo "1..0 # SKIP VMMEM_TEST_NO_ISOLATE=1: a crash would end the whole program"
+	exit 0
+fi
+
 n=0
 failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-isolation-XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
