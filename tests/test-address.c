@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <vmmem/vmmem.h>
+#include "isolate.h"
 
 static void
 test_checked_add(void)

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <vmmem/provider.h>
 #include <vmmem/vmmem.h>
+#include "isolate.h"
 
 static char *tmpdir;
 

@@ -14,6 +14,7 @@
 
 #include "hugetest.h"
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define MIB TU_MIB

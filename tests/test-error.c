@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <vmmem/vmmem.h>
+#include "isolate.h"
 
 /* The values, written out by hand: a change here is an ABI break. */
 static void

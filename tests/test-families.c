@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define R(x) vmmem_region_addr(x)
 #define G(x) vmmem_guest_addr(x)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define R(x) vmmem_region_addr(x)
@@ -388,7 +389,7 @@ epipe_child(const tu_provider_t *p)
 	g_clear_error(&err);
 	g_assert_true(sigpipe_pending());
 	vmmem_memory_unref(mem);
-	_exit(0);
+	ti_child_exit(0);
 }
 
 static void

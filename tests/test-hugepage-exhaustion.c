@@ -5,44 +5,15 @@
  * fds closed, their mappings gone). Each case asks for one page more than
  * the pool has free, after a first region that did get its pages. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <unistd.h>
 
 #include <string.h>
 #include <stdio.h>
 #include <vmmem/vmmem.h>
 
+#include "fdcount.h"
 #include "hugetest.h"
-
-/* A provider module's file: the loader keeps it open while the module is
- * loaded (for good under VMMEM_NO_DLCLOSE), so it is no leak. */
-static int
-is_module_fd(const char *name)
-{
-	char link[64], target[4096];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%s", name);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 3)
-		return 0;
-	target[n] = '\0';
-	return strcmp(target + n - 3, ".so") == 0;
-}
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	g_assert_nonnull(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.' && !is_module_fd(e->d_name);
-	closedir(d);
-	return n;
-}
+#include "isolate.h"
 
 /* Lines of /proc/self/maps, all of them or those that contain `what`. */
 static unsigned
@@ -124,7 +95,7 @@ test_exhausted(gconstpointer data)
 	mem = vmmem_memory_new(specs, 1, &error);
 	g_assert_no_error(error);
 	vmmem_memory_unref(mem);
-	fds_before = count_fds();
+	fds_before = tfd_count();
 	resv_before = reserved_2m();
 	maps_before = count_mappings(NULL);
 	memfd_maps_before = count_mappings("/memfd:");
@@ -140,7 +111,7 @@ test_exhausted(gconstpointer data)
 
 	g_assert_cmpuint(hugetest_free_pages(MiB(2)), ==, free_before);
 	g_assert_cmpuint(reserved_2m(), ==, resv_before);
-	g_assert_cmpint(count_fds(), ==, fds_before);
+	g_assert_cmpint(tfd_count(), ==, fds_before);
 	g_assert_cmpuint(count_mappings("/memfd:"), ==, memfd_maps_before);
 #ifndef __SANITIZE_ADDRESS__
 	/* ASan maps its own memory as it goes: the total is only exact

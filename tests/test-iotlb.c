@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define MIB TU_MIB

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 

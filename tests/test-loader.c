@@ -14,6 +14,7 @@
 #include <vmmem/provider.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 

@@ -8,6 +8,7 @@
 #include <vmmem/vmmem.h>
 
 #include "hugetest.h"
+#include "isolate.h"
 
 static const vmmem_region_t *
 only_region(vmmem_memory_t *mem)

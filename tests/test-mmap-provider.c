@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define OFFSET 0x3000 /* a page-aligned file offset that is not 0 */
@@ -46,7 +47,7 @@ after_child_writes(vmmem_memory_t *mem, uint8_t byte)
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0) {
 		bool ok = vmmem_memory_store_u8(mem, G(0), byte, memory_order_seq_cst, NULL);
-		_exit(ok ? 0 : 1);
+		ti_child_exit(ok ? 0 : 1);
 	}
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
 	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

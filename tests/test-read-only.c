@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define R(x) vmmem_region_addr(x)

@@ -16,7 +16,9 @@
 
 #include <vmmem/vmmem.h>
 
+#include "fdcount.h"
 #include "hugetest.h"
+#include "isolate.h"
 
 static int
 ioctl_fionread(int fd, int *avail)
@@ -34,19 +36,6 @@ two_memfd_regions(GError **error)
 	};
 
 	return vmmem_memory_new(specs, 2, error);
-}
-
-static int
-open_fd_count(void)
-{
-	GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
-	int n = 0;
-
-	g_assert_nonnull(d);
-	while (g_dir_read_name(d))
-		n++;
-	g_dir_close(d);
-	return n;
 }
 
 /* The child's side: receive, check the parent's bytes, write its own,
@@ -76,7 +65,7 @@ child(int sock, vmmem_memory_t *inherited)
 	g_assert_no_error(error);
 	vmmem_memory_unref(mem);
 	g_assert_cmpint(write(sock, &ok, 1), ==, 1);
-	_exit(0);
+	ti_child_exit(0);
 }
 
 static void
@@ -152,12 +141,12 @@ test_many_regions_batch_fds(void)
 	g_assert_no_error(error);
 	g_assert_true(vmmem_memory_write_slice(mem, vmmem_guest_addr(299 * 0x10000 + 8), "x", 1,
 					       &error));
-	fds_before = open_fd_count();
+	fds_before = tfd_count();
 	got = loopback(mem, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(vmmem_memory_num_regions(got), ==, N);
 	/* Only the regions' own dups stay open: no received fd leaks. */
-	g_assert_cmpint(open_fd_count(), ==, fds_before + N);
+	g_assert_cmpint(tfd_count(), ==, fds_before + N);
 	g_assert_cmpstr(vmmem_region_name(vmmem_memory_region(got, 299)), ==, "r299");
 	{
 		char c = 0;
@@ -266,6 +255,49 @@ test_datagram_socket_refused(void)
 	vmmem_memory_unref(mem);
 }
 
+/* A pipe is no socket: the refusal names the fd and says why. */
+static void
+test_send_to_pipe_refused_naming_the_fd(void)
+{
+	GError *error = NULL;
+	vmmem_memory_t *mem = two_memfd_regions(&error);
+	int p[2];
+	char *want;
+
+	g_assert_no_error(error);
+	g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+	want = g_strdup_printf("fd %d is not a usable socket", p[1]);
+	g_assert_false(vmmem_memory_send(mem, p[1], &error));
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_UNSUPPORTED);
+	g_assert_nonnull(strstr(error->message, want));
+	g_assert_cmpint(vmmem_error_get_errno(error), ==, ENOTSOCK);
+	g_clear_error(&error);
+	g_free(want);
+	close(p[0]);
+	close(p[1]);
+	vmmem_memory_unref(mem);
+}
+
+/* The wire format carries names of up to VMMEM_SHARE_MAX_NAME bytes: a
+ * longer one is refused before anything is sent, with its length. */
+static void
+test_name_longer_than_wire_format_refused_before_sending(void)
+{
+	char *name = g_strnfill(VMMEM_SHARE_MAX_NAME + 1, 'n');
+	vmmem_region_spec_t spec = { .name = name, .start = vmmem_guest_addr(0), .size = MiB(1),
+				     .provider = "memfd" };
+	GError *error = NULL;
+	vmmem_memory_t *mem = vmmem_memory_new(&spec, 1, &error);
+	char *want = g_strdup_printf("its name is %d bytes, more than the %d",
+				     VMMEM_SHARE_MAX_NAME + 1, VMMEM_SHARE_MAX_NAME);
+
+	g_assert_no_error(error);
+	expect_send_refused(mem, VMMEM_ERROR_INVALID_ARGUMENT, want, "nnnn...");
+	vmmem_memory_unref(mem);
+	g_free(want);
+	g_free(name);
+}
+
 /* ---- malformed messages: built by hand, sent with optional fds ---- */
 
 static void
@@ -323,11 +355,11 @@ receive_malformed(const uint8_t *buf, size_t len, int fd)
 	}
 	g_assert_cmpint(sendmsg(sv[0], &msg, 0), ==, (ssize_t)len);
 	close(sv[0]);
-	before = open_fd_count();
+	before = tfd_count();
 	mem = vmmem_memory_receive(sv[1], &error);
 	g_assert_null(mem);
 	g_assert_nonnull(error);
-	g_assert_cmpint(open_fd_count(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 	close(sv[1]);
 	return error;
 }
@@ -364,6 +396,91 @@ test_malformed_bad_magic(void)
 	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
 	g_assert_nonnull(strstr(error->message, "bad magic"));
 	g_error_free(error);
+}
+
+/* The sizes the header announces must be the ones this library reads. */
+static void
+test_malformed_header_or_record_size_refused(void)
+{
+	static const struct {
+		int offset, bytes;
+		uint64_t value;
+	} bad[] = { { 10, 2, 32 }, { 16, 4, 48 }, { 20, 4, 1 } };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		uint8_t buf[128];
+		size_t len = build_message(buf, 1, 0x1000, 5);
+		GError *error;
+
+		put_le(buf + bad[i].offset, bad[i].value, bad[i].bytes);
+		error = receive_malformed(buf, len, -1);
+		g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+		g_assert_nonnull(strstr(error->message, "expected 24 and 40"));
+		g_error_free(error);
+	}
+}
+
+static void
+test_malformed_empty_name_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = sized_memfd(0x1000);
+	GError *error;
+
+	put_le(buf + 24 + 36, 0, 2);
+	error = receive_malformed(buf, len - 3, fd);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "record 0: name length 0 (allowed: 1 to 1024)"));
+	g_error_free(error);
+	close(fd);
+}
+
+static void
+test_malformed_nul_in_name_refused(void)
+{
+	uint8_t buf[128];
+	size_t len = build_message(buf, 1, 0x1000, 5);
+	int fd = sized_memfd(0x1000);
+	GError *error;
+
+	buf[24 + 41] = '\0';
+	error = receive_malformed(buf, len, fd);
+	g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "record 0: the name contains a NUL byte"));
+	g_error_free(error);
+	close(fd);
+}
+
+/* A record needs a power-of-two page size of at least 4096 and both the
+ * FD and SHARED flags; the refusal names the region and what it got. */
+static void
+test_malformed_page_size_or_flags_refused(void)
+{
+	static const struct {
+		uint64_t page_size;
+		uint32_t flags;
+		const char *want;
+	} bad[] = {
+		{ 2048, 5, "page size 0x800, flags 0x5" },
+		{ 12288, 5, "page size 0x3000, flags 0x5" },
+		{ 4096, 1, "page size 0x1000, flags 0x1" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		uint8_t buf[128];
+		size_t len = build_message(buf, 1, 0x1000, bad[i].flags);
+		int fd = sized_memfd(0x1000);
+		GError *error;
+
+		put_le(buf + 24 + 24, bad[i].page_size, 8);
+		error = receive_malformed(buf, len, fd);
+		g_assert_error(error, VMMEM_ERROR, VMMEM_ERROR_PROTOCOL);
+		g_assert_nonnull(strstr(error->message, "region 'bad' (record 0)"));
+		g_assert_nonnull(strstr(error->message, bad[i].want));
+		g_error_free(error);
+		close(fd);
+	}
 }
 
 static void
@@ -706,7 +823,7 @@ test_stalled_sender_times_out(void)
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	g_assert_cmpint(sendmsg(sv[0], &msg, 0), ==, (ssize_t)(len - 20));
-	before = open_fd_count();
+	before = tfd_count();
 	t0 = g_get_monotonic_time();
 	g_assert_null(vmmem_memory_receive_timeout(sv[1], 200, &error));
 	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 200 * 1000);
@@ -716,7 +833,7 @@ test_stalled_sender_times_out(void)
 	g_assert_nonnull(strstr(error->message, "record 0"));
 	g_assert_nonnull(strstr(error->message, "socket fd"));
 	g_clear_error(&error);
-	g_assert_cmpint(open_fd_count(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 	close(sv[0]);
 	close(sv[1]);
 	close(fd);
@@ -814,7 +931,7 @@ receive_under_fd_limit(vmmem_memory_t *mem, int spare, const char *want, const c
 		g_assert_null(strstr(error->message, "more fds in one message than"));
 		g_error_free(error);
 		g_free(limit);
-		_exit(0);
+		ti_child_exit(0);
 	}
 	close(sv[1]);
 	g_assert_true(vmmem_memory_send(mem, sv[0], &error));
@@ -917,6 +1034,15 @@ main(int argc, char **argv)
 	g_test_add_func("/share/receive/zero-and-huge-region-counts-refused",
 			test_malformed_zero_and_huge_counts);
 	g_test_add_func("/share/send/empty-region-name-refused", test_empty_name_refused_before_sending);
+	g_test_add_func("/share/send/pipe-refused-naming-the-fd", test_send_to_pipe_refused_naming_the_fd);
+	g_test_add_func("/share/send/name-longer-than-wire-format-refused",
+			test_name_longer_than_wire_format_refused_before_sending);
+	g_test_add_func("/share/receive/header-or-record-size-mismatch-refused",
+			test_malformed_header_or_record_size_refused);
+	g_test_add_func("/share/receive/empty-name-refused", test_malformed_empty_name_refused);
+	g_test_add_func("/share/receive/nul-in-name-refused", test_malformed_nul_in_name_refused);
+	g_test_add_func("/share/receive/page-size-or-flags-refused",
+			test_malformed_page_size_or_flags_refused);
 	g_test_add_func("/share/receive/unsealed-memfd-refused", test_unsealed_memfd_refused);
 	g_test_add_func("/share/receive/size-past-fd-end-refused",
 			test_malformed_size_past_fd_refused);

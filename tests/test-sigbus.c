@@ -23,6 +23,7 @@
 
 #include "hugetest.h"
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define KIB(n) ((uint64_t)(n) << 10)
@@ -42,7 +43,7 @@ in_child(void (*fn)(void), int expect_signal)
 	if (pid == 0) {
 		fn();
 		fflush(NULL);
-		_exit(0);
+		ti_child_exit(0);
 	}
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
 	if (expect_signal) {
@@ -66,7 +67,7 @@ child_skip(const char *why)
 {
 	fprintf(stderr, "# SKIP %s\n", why);
 	fflush(NULL);
-	_exit(SKIP_EXIT);
+	ti_child_exit(SKIP_EXIT);
 }
 
 /* One region at guest 0 mapped shared from fd at offset (mmap provider). */

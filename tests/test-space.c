@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define MIB TU_MIB
@@ -384,7 +385,7 @@ test_fork_child_does_not_wait_for_parent_threads(void)
 		GError *err = NULL;
 
 		alarm(10); /* a hang is a failure, not a stuck test run */
-		_exit(vmmem_space_add_region(s, &dimm, &err) &&
+		ti_child_exit(vmmem_space_add_region(s, &dimm, &err) &&
 			      vmmem_space_remove_region(s, "dimm", &err) ? 0 : 1);
 	}
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);

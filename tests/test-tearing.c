@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define RUN_SECONDS 0.1

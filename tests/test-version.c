@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <vmmem/vmmem.h>
+#include "isolate.h"
 
 /* The macro must work in the preprocessor, where a consumer picks an API. */
 #if !VMMEM_CHECK_VERSION(VMMEM_MAJOR_VERSION, VMMEM_MINOR_VERSION, VMMEM_MICRO_VERSION)

@@ -19,8 +19,10 @@
 
 #include <vmmem/vhost-user.h>
 
+#include "fdcount.h"
 #include "hugetest.h"
 #include "testutil.h"
+#include "isolate.h"
 
 #define G(x) vmmem_guest_addr(x)
 #define KIB(n) ((uint64_t)(n) << 10)
@@ -218,36 +220,6 @@ memfd_tagged(uint64_t size, unsigned flags, uint64_t off, uint64_t gpa, uint64_t
 	return fd;
 }
 
-/* A provider module's file: the loader keeps it open while the module is
- * loaded (for good under VMMEM_NO_DLCLOSE), so it is no leak. */
-static int
-is_module_fd(const char *name)
-{
-	char link[64], target[4096];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%s", name);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 3)
-		return 0;
-	target[n] = '\0';
-	return strcmp(target + n - 3, ".so") == 0;
-}
-
-static int
-count_fds(void)
-{
-	GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
-	const char *name;
-	int n = 0;
-
-	g_assert_nonnull(d);
-	while ((name = g_dir_read_name(d)))
-		n += !is_module_fd(name);
-	g_dir_close(d);
-	return n;
-}
-
 static void
 assert_tag(const vmmem_memory_t *m, uint64_t gpa)
 {
@@ -268,7 +240,7 @@ test_full_table_maps_every_region(void)
 {
 	conn_t c;
 	vmmem_vhost_mem_region_t r[8];
-	int fds[8], before = count_fds();
+	int fds[8], before = tfd_count();
 	GError *err = NULL;
 	const vmmem_memory_t *m;
 
@@ -316,7 +288,7 @@ test_full_table_maps_every_region(void)
 	}
 	vmmem_space_put(vmmem_vhost_mem_space(c.vm), m);
 	conn_close(&c);
-	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 }
 
 /* A backend that only reads guest memory asks for a read-only table:
@@ -411,7 +383,7 @@ test_hugetlb_memfd_mapped_at_huge_page_size(void)
 	hugetest_lock();
 	if (!hugetest_require(MiB(2), 3))
 		return;
-	before = count_fds();
+	before = tfd_count();
 	conn_open(&c);
 	fd = memfd_tagged(MiB(6), MFD_HUGETLB, MiB(2), MiB(2), MiB(4));
 	/* 1 MiB of a 2 MiB-page file cannot be mapped: refused by name. */
@@ -429,7 +401,7 @@ test_hugetlb_memfd_mapped_at_huge_page_size(void)
 	assert_tag(m, MiB(6) - KIB(4));
 	vmmem_space_put(vmmem_vhost_mem_space(c.vm), m);
 	conn_close(&c);
-	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 }
 
 static void
@@ -446,7 +418,7 @@ test_hugetlbfs_file_region(void)
 	hugetest_lock();
 	if (!hugetest_require(MiB(2), 2) || !(dir = hugetest_mount_2m()))
 		return;
-	before = count_fds();
+	before = tfd_count();
 	path = g_strdup_printf("%s/vhost-test-XXXXXX", dir);
 	fd = mkostemp(path, O_CLOEXEC);
 	g_assert_cmpint(fd, >=, 0);
@@ -469,7 +441,7 @@ test_hugetlbfs_file_region(void)
 	munmap(fe, MiB(4));
 	close(fd);
 	conn_close(&c);
-	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 }
 
 /* ---- ADD_MEM_REG / REM_MEM_REG: 509 slots under readers ---- */
@@ -525,7 +497,7 @@ test_509_slots_added_and_removed_under_readers(void)
 	struct readers rd = { 0 };
 	pthread_t th[2];
 	GError *err = NULL;
-	int before = count_fds();
+	int before = tfd_count();
 	uint64_t gen;
 
 	conn_open(&c);
@@ -573,7 +545,7 @@ test_509_slots_added_and_removed_under_readers(void)
 	g_assert_cmpuint(vmmem_memory_num_regions(vmmem_space_get(rd.space)), ==, 0);
 	vmmem_space_put(rd.space, NULL);
 	conn_close(&c);
-	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 }
 
 static void
@@ -581,7 +553,7 @@ test_rem_mem_reg_matches_guest_size_and_user_address(void)
 {
 	conn_t c;
 	GError *err = NULL;
-	int fd, before = count_fds();
+	int fd, before = tfd_count();
 	uint64_t gen;
 
 	conn_open(&c);
@@ -603,7 +575,7 @@ test_rem_mem_reg_matches_guest_size_and_user_address(void)
 				   reg(MiB(4), MiB(1), UVA_BASE, MiB(9)), fd, &err));
 	tu_assert_no_error(err);
 	conn_close(&c);
-	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 }
 
 /* ---- refusals: each field, its own message, nothing changed ---- */
@@ -801,7 +773,7 @@ test_refused_message(gconstpointer data)
 	}
 	size += bc->size_delta;
 	gen = vmmem_space_generation(vmmem_vhost_mem_space(c.vm));
-	before = count_fds();
+	before = tfd_count();
 	fe_send(&c, bc->request, p, (uint32_t)size, fds, (size_t)n_fds);
 	for (int i = 0; i < n_fds; i++)
 		close(fds[i]); /* in flight: the backend gets its own copies */
@@ -812,7 +784,7 @@ test_refused_message(gconstpointer data)
 		g_assert_false(vmmem_vhost_mem_logging(c.vm));
 	}
 	/* Nothing changed, nothing leaked. */
-	g_assert_cmpint(count_fds(), ==, before - n_fds);
+	g_assert_cmpint(tfd_count(), ==, before - n_fds);
 	g_assert_cmpuint(vmmem_space_generation(vmmem_vhost_mem_space(c.vm)), ==, gen);
 	m = vmmem_space_get(vmmem_vhost_mem_space(c.vm));
 	g_assert_cmpuint(vmmem_memory_num_regions(m), ==, 2);
@@ -981,7 +953,7 @@ test_dirty_log_marks_exactly_the_pages_written(void)
 	conn_t c;
 	vmmem_vhost_mem_region_t r[2] = { reg(0, MiB(1), UVA_BASE, 0),
 					   reg(MiB(1), MiB(1), UVA_BASE + MiB(16), 0) };
-	int fds[2], logfd, before = count_fds();
+	int fds[2], logfd, before = tfd_count();
 	uint64_t *log, v = 7;
 	uint8_t buf[256];
 	GError *err = NULL;
@@ -1066,7 +1038,7 @@ test_dirty_log_marks_exactly_the_pages_written(void)
 	munmap(log, LOG_BYTES + KIB(4));
 	close(logfd);
 	/* The log mappings went with the object. */
-	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 }
 
 
@@ -1268,7 +1240,7 @@ test_refused_iotlb_message(gconstpointer data)
 				 VMMEM_VHOST_IOTLB_UPDATE, &err));
 	tu_assert_no_error(err);
 	iotlb_payload(p, bc->iova, bc->len, bc->uaddr, bc->perm, bc->type);
-	before = count_fds();
+	before = tfd_count();
 	if (bc->with_fd)
 		fd = memfd_tagged(KIB(4), 0, 0, 0, 0);
 	fe_send(&c, VMMEM_VHOST_USER_IOTLB_MSG, p, (uint32_t)bc->size, &fd, bc->with_fd ? 1 : 0);
@@ -1276,7 +1248,7 @@ test_refused_iotlb_message(gconstpointer data)
 		close(fd);
 	g_assert_false(be_handle(&c, &err));
 	tu_assert_error(&err, bc->code, bc->want[0], bc->want[1], bc->want[2]);
-	g_assert_cmpint(count_fds(), ==, before);
+	g_assert_cmpint(tfd_count(), ==, before);
 	g_assert_cmpuint(vmmem_iotlb_num_entries(vmmem_vhost_mem_iotlb(c.vm)), ==, 1);
 	g_assert_true(vmmem_iotlb_lookup(vmmem_vhost_mem_iotlb(c.vm), 0x1000, &e));
 	g_assert_cmphex(e.target, ==, UVA_BASE);

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "hugetest.h"
+#include "isolate.h"
 
 /* hugetlbfs regions take one 2 MiB page each; a test holds at most a few
  * memories of 3 regions at once. The lock keeps the provider tests that

@@ -201,7 +201,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		att[i].at = len ? MIN(att[i].at, len - 1) : 0;
 	qsort(att, k, sizeof(att[0]), compare_at);
 
-	fds_before = fuzz_count_fds();
+	fds_before = tfd_count();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		fuzz_fail("socketpair: %s", g_strerror(errno));
 	/* Everything goes out before the receiver starts: the input is far
@@ -252,8 +252,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(sv[0]);
 	close(sv[1]);
-	if (fuzz_count_fds() != fds_before)
+	if (tfd_count() != fds_before)
 		fuzz_fail("%d fds open before the receive, %d after", fds_before,
-			  fuzz_count_fds());
+			  tfd_count());
 	return 0;
 }

@@ -326,7 +326,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_in_t in = { data, size };
-	int fds_before = fuzz_count_fds();
+	int fds_before = tfd_count();
 	vmmem_vhost_mem_t *vm;
 	GError *err = NULL;
 	uint8_t buf[512];
@@ -408,7 +408,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_iova(&in, vm);
 	}
 	vmmem_vhost_mem_free(vm);
-	if (fuzz_count_fds() != fds_before)
-		fuzz_fail("%d fds open before the messages, %d after", fds_before, fuzz_count_fds());
+	if (tfd_count() != fds_before)
+		fuzz_fail("%d fds open before the messages, %d after", fds_before, tfd_count());
 	return 0;
 }

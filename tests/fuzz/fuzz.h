@@ -61,7 +61,7 @@ void fuzz_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
  * caller set it (FUZZ_PROVIDER_PATH, from the Makefile). */
 void fuzz_setup_provider_path(void);
 
-/* The number of open fds of this process (entries of /proc/self/fd). */
-int fuzz_count_fds(void);
+/* tfd_count(): the open fds, for the leak checks. */
+#include "../fdcount.h"
 
 #endif /* VMMEM_FUZZ_H */

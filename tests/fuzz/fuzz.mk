@@ -41,7 +41,7 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer \
 	-DFUZZ_PINNED_PROVIDER='"$(builddir)/tests/providers/.libs/pinned.so"'
 
 CORE_SRC = $(wildcard $(srcdir)/core/*.c)
-COMMON_SRC = $(srcdir)/tests/fuzz/fuzz-common.c
+COMMON_SRC = $(srcdir)/tests/fuzz/fuzz-common.c $(srcdir)/tests/fdcount.c
 
 all: $(FUZZ_TARGETS:%=$(work)/fuzz-%)
 
