@@ -18,6 +18,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <vmmem/iotlb.h>
+
 #include "testutil.h"
 #include "isolate.h"
 
@@ -400,6 +402,45 @@ test_share_receiver_maps_read_only_when_asked(void)
 	vmmem_memory_unref(sent);
 }
 
+/* By IOVA too: an RW IOTLB entry over the ROM lets reads through and the
+ * region still refuses every write, inline or not, with its own error;
+ * a write-intent slice is refused, a read one is not. */
+static void
+test_iova_writes_into_a_rom_are_refused(void)
+{
+	vmmem_memory_t *m = rom_memory();
+	GError *err = NULL;
+	vmmem_iotlb_t *tlb = vmmem_iotlb_new(NULL, &err);
+	vmmem_iova_t io;
+	uint64_t v = 9, iova = UINT64_C(0x7f0000000000);
+	uint8_t buf[64];
+	vmmem_slice_t s;
+
+	tu_assert_no_error(err);
+	drain_dirty(m);
+	g_assert_true(vmmem_iotlb_update(tlb, iova, 2 * MIB, 0, VMMEM_IOTLB_RW, &err));
+	vmmem_iova_begin(&io, tlb, m);
+	g_assert_true(VMMEM_IOVA_READ_OBJ(&io, iova + MIB, &v, &err));
+	g_assert_cmpuint(v, ==, 0);
+	g_assert_false(VMMEM_IOVA_WRITE_OBJ(&io, iova + MIB, &v, &err));
+	assert_refused(m, &err);
+	g_assert_false(vmmem_iova_store_u32(&io, iova + MIB, 1, memory_order_relaxed, &err));
+	assert_refused(m, &err);
+	tu_fill(buf, sizeof(buf), 0xee);
+	g_assert_false(vmmem_iova_write_slice(&io, iova + MIB - 32, buf, sizeof(buf), &err));
+	assert_refused(m, &err);
+	g_assert_false(vmmem_iova_get_slice(&io, iova + MIB, 64, VMMEM_IOTLB_WRITE, &s, &err));
+	assert_refused(m, &err);
+	g_assert_true(vmmem_iova_get_slice(&io, iova + MIB, 64, VMMEM_IOTLB_READ, &s, &err));
+	tu_assert_no_error(err);
+	/* The writable RAM beside it is written as before. */
+	g_assert_true(VMMEM_IOVA_WRITE_OBJ(&io, iova + 64, &v, &err));
+	tu_assert_no_error(err);
+	vmmem_iova_end(&io);
+	vmmem_iotlb_free(tlb);
+	vmmem_memory_unref(m);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -418,5 +459,7 @@ main(int argc, char **argv)
 			test_space_hot_adds_a_read_only_region);
 	g_test_add_func("/read-only/share/receiver-maps-read-only-when-asked",
 			test_share_receiver_maps_read_only_when_asked);
+	g_test_add_func("/read-only/iova/writes-into-a-rom-are-refused",
+			test_iova_writes_into_a_rom_are_refused);
 	return g_test_run();
 }
