@@ -76,6 +76,15 @@ read_only_in(const vmmem_memory_t *mem, uint64_t addr, size_t len, GError **erro
 
 	if (__builtin_expect(!(mem->view.gate & VMMEM__GATE_READ_ONLY), 1))
 		return false;
+	/* The common case, a write inside one region: its bucket's candidate
+	 * answers without a walk. */
+	{
+		const struct vmmem_fast_region *c = vmmem__candidate(mem, addr);
+		uint64_t off = addr - c->start;
+
+		if (off < c->size && len <= c->size - off && !c->region->read_only)
+			return false;
+	}
 	for (i = vmmem__memory_index(mem, addr); i >= 0 && (size_t)i < mem->n; i++) {
 		const struct vmmem_region *r = mem->regions[i];
 
