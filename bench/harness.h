@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
-/* The timing harness shared by vmmem-hotplug-bench and vmmem-vhost-bench:
+/* The timing harness shared by vmmem-hotplug-bench, vmmem-vhost-bench and
+ * vmmem-iotlb-bench:
  * the common options (--list, --filter, --reps, --min-time, --help), the
  * clock, batch calibration, loops timed in alternation repetition by
  * repetition (so the drift of a shared machine hits every loop alike),

@@ -20,106 +20,36 @@
 
 #include <vmmem/vmmem.h>
 
+#include "harness.h"
+
 #define MIB (UINT64_C(1) << 20)
 #define KIB (UINT64_C(1) << 10)
 #define HOT 1024u
 #define IOVA_BASE UINT64_C(0x100000000)
 
 struct opts {
-	double min_time;
-	unsigned reps;
 	uint64_t guest_size;
-	bool list;
-	const char *filter;
 };
 
-static struct opts o = { 0.05, 5, 256 * MIB, false, NULL };
+struct bench_harness bench = { "vmmem-iotlb-bench", 0.05, 5, false, NULL };
+static struct opts o = { 256 * MIB };
 static volatile uint64_t sink;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void G_GNUC_NORETURN
-fail(const char *what, GError *err)
-{
-	fprintf(stderr, "vmmem-iotlb-bench: %s: %s\n", what, err ? err->message : "failed");
-	exit(1);
-}
-
-static bool
-wanted(const char *name, const char *unit)
-{
-	if (o.list) {
-		printf("%s %s\n", name, unit);
-		return false;
-	}
-	return !o.filter || strstr(name, o.filter);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
-typedef void (*run_fn)(void *ctx, uint64_t n);
-
-static uint64_t
-calibrate(run_fn run, void *ctx)
-{
-	uint64_t n = 16;
-
-	for (;;) {
-		double t = now(), dt;
-
-		run(ctx, n);
-		dt = now() - t;
-		if (dt >= o.min_time * 0.1)
-			return (uint64_t)(o.min_time / (dt / (double)n)) + 1;
-		n *= 4;
-	}
-}
 
 /* A line and its control in alternation: prints both and their ratio. */
 static void
-pair(const char *name, const char *control, const char *ratio, run_fn a, void *ca, run_fn b,
-     void *cb)
+pair(const char *name, const char *control, const char *ratio, bench_run_fn a, void *ca,
+     bench_run_fn b, void *cb)
 {
-	run_fn run[2] = { a, b };
+	bench_run_fn run[2] = { a, b };
 	void *ctx[2] = { ca, cb };
-	double samples[2][64], s[2];
-	uint64_t batch[2];
-	bool w = wanted(name, "ns/op");
+	double s[2];
+	bool w = bench_wanted(name, "ns/op");
 
-	w = wanted(control, "ns/op") || w;
-	w = wanted(ratio, "x") || w;
+	w = bench_wanted(control, "ns/op") || w;
+	w = bench_wanted(ratio, "x") || w;
 	if (!w)
 		return;
-	for (unsigned i = 0; i < 2; i++)
-		batch[i] = calibrate(run[i], ctx[i]);
-	for (unsigned r = 0; r < o.reps; r++)
-		for (unsigned i = 0; i < 2; i++) {
-			double t = now();
-			run[i](ctx[i], batch[i]);
-			samples[i][r] = (now() - t) / (double)batch[i];
-		}
-	for (unsigned i = 0; i < 2; i++)
-		s[i] = median(samples[i], o.reps);
+	bench_alternate(run, ctx, 2, s);
 	printf("%s %.2f ns/op\n%s %.2f ns/op\n%s %.3f x\n", name, s[0] * 1e9, control, s[1] * 1e9,
 	       ratio, s[0] / s[1]);
 	fflush(stdout);
@@ -144,7 +74,7 @@ run_read_obj(void *ctx, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++) {
 		if (!VMMEM_MEMORY_READ_OBJ(mem, vmmem_guest_addr(h->gpa[i & (HOT - 1)]), &v, NULL))
-			fail("read_obj", NULL);
+			bench_fail("read_obj", NULL);
 		acc += v;
 	}
 	sink = acc;
@@ -163,7 +93,7 @@ run_iova_read_obj(void *ctx, uint64_t n)
 	vmmem_iova_begin(&io, h->tlb, h->mem);
 	for (uint64_t i = 0; i < n; i++) {
 		if (!VMMEM_IOVA_READ_OBJ(&io, h->iova[i & (HOT - 1)], &v, NULL))
-			fail("iova read_obj", NULL);
+			bench_fail("iova read_obj", NULL);
 		acc += v;
 	}
 	vmmem_iova_end(&io);
@@ -178,7 +108,7 @@ memory_new(void)
 	vmmem_memory_t *m = vmmem_memory_new(&s, 1, &err);
 
 	if (!m)
-		fail("vmmem_memory_new", err);
+		bench_fail("vmmem_memory_new", err);
 	memset(vmmem_region_host(vmmem_memory_region(m, 0)), 1, o.guest_size);
 	return m;
 }
@@ -191,7 +121,7 @@ iotlb_new(size_t max_entries)
 	vmmem_iotlb_t *t = vmmem_iotlb_new(&opt, &err);
 
 	if (!t)
-		fail("vmmem_iotlb_new", err);
+		bench_fail("vmmem_iotlb_new", err);
 	return t;
 }
 
@@ -201,7 +131,7 @@ map(vmmem_iotlb_t *t, uint64_t iova, uint64_t size, uint64_t gpa)
 	GError *err = NULL;
 
 	if (!vmmem_iotlb_update(t, iova, size, gpa, VMMEM_IOTLB_RW, &err))
-		fail("vmmem_iotlb_update", err);
+		bench_fail("vmmem_iotlb_update", err);
 }
 
 /* `span` bytes of guest memory reached through entries of `entry` bytes,
@@ -218,7 +148,7 @@ hot_lines(const char *suffix, uint64_t span, uint64_t entry)
 	snprintf(name, sizeof(name), "iova_read_obj_u64_hot%s", suffix);
 	snprintf(control, sizeof(control), "read_obj_u64_hot%s", suffix);
 	snprintf(ratio, sizeof(ratio), "iova_read_obj_ratio%s", suffix);
-	if (!wanted(name, "ns/op") & !wanted(control, "ns/op") & !wanted(ratio, "x")) {
+	if (!bench_wanted(name, "ns/op") & !bench_wanted(control, "ns/op") & !bench_wanted(ratio, "x")) {
 		g_free(h);
 		return;
 	}
@@ -280,7 +210,7 @@ run_miss(void *ctx, uint64_t n)
 
 		vmmem_iova_begin(&io, r->tlb, r->mem);
 		if (!vmmem_iova_read_obj(&io, r->next, &v, 8, NULL))
-			fail("miss and refill", NULL);
+			bench_fail("miss and refill", NULL);
 		vmmem_iova_end(&io);
 		r->next += 4 * KIB;
 		acc += v;
@@ -297,7 +227,7 @@ miss_lines(size_t entries)
 	uint64_t batch;
 
 	snprintf(name, sizeof(name), "iotlb_miss_refill_us_e%zu", entries);
-	if (!wanted(name, "us/op"))
+	if (!bench_wanted(name, "us/op"))
 		return;
 	r.mem = memory_new();
 	r.tlb = iotlb_new(entries);
@@ -306,13 +236,13 @@ miss_lines(size_t entries)
 	vmmem_iotlb_set_miss_handler(r.tlb, fill, &r);
 	/* Fill the IOTLB first: the steady state evicts one entry per miss. */
 	run_miss(&r, entries);
-	batch = calibrate(run_miss, &r);
-	for (unsigned k = 0; k < o.reps; k++) {
-		double t = now();
+	batch = bench_calibrate(run_miss, &r);
+	for (unsigned k = 0; k < bench.reps; k++) {
+		double t = bench_now();
 		run_miss(&r, batch);
-		s[k] = (now() - t) / (double)batch;
+		s[k] = (bench_now() - t) / (double)batch;
 	}
-	printf("%s %.2f us/op\n", name, median(s, o.reps) * 1e6);
+	printf("%s %.2f us/op\n", name, bench_median(s, bench.reps) * 1e6);
 	fflush(stdout);
 	vmmem_iotlb_free(r.tlb);
 	vmmem_memory_unref(r.mem);
@@ -361,7 +291,7 @@ invalidate_lines(unsigned threads)
 	GError *err = NULL;
 
 	snprintf(name, sizeof(name), "iotlb_invalidate_us_readers%u", threads);
-	if (!wanted(name, "us/op"))
+	if (!bench_wanted(name, "us/op"))
 		return;
 	st.mem = memory_new();
 	st.tlb = iotlb_new(0);
@@ -370,20 +300,20 @@ invalidate_lines(unsigned threads)
 		pthread_create(&th[i], NULL, reader, &st);
 	while (__atomic_load_n(&st.running, __ATOMIC_ACQUIRE) < (int)threads)
 		sched_yield();
-	for (unsigned k = 0; k < o.reps; k++) {
+	for (unsigned k = 0; k < bench.reps; k++) {
 		uint64_t n = 0;
-		double busy = 0, end = now() + o.min_time;
+		double busy = 0, end = bench_now() + bench.min_time;
 
 		/* Each round: map a page the readers do not read, invalidate it
 		 * (a grace period all the same). */
-		while (now() < end || n < 4) {
+		while (bench_now() < end || n < 4) {
 			double t;
 
 			map(st.tlb, IOVA_BASE + 4 * MIB, 4 * KIB, 4 * MIB);
-			t = now();
+			t = bench_now();
 			if (!vmmem_iotlb_invalidate(st.tlb, IOVA_BASE + 4 * MIB, 4 * KIB, &err))
-				fail("vmmem_iotlb_invalidate", err);
-			busy += now() - t;
+				bench_fail("vmmem_iotlb_invalidate", err);
+			busy += bench_now() - t;
 			n++;
 		}
 		s[k] = busy / (double)n;
@@ -391,7 +321,7 @@ invalidate_lines(unsigned threads)
 	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	printf("%s %.2f us/op\n", name, median(s, o.reps) * 1e6);
+	printf("%s %.2f us/op\n", name, bench_median(s, bench.reps) * 1e6);
 	fflush(stdout);
 	vmmem_iotlb_free(st.tlb);
 	vmmem_memory_unref(st.mem);
@@ -406,39 +336,31 @@ main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int c = bench_parse_arg(argc, argv, &i, usage);
 
-		if (!strcmp(a, "--list")) {
-			o.list = true;
-		} else if (!strcmp(a, "--filter") && v) {
-			o.filter = v, i++;
-		} else if (!strcmp(a, "--reps") && v) {
-			o.reps = (unsigned)atoi(v), i++;
-		} else if (!strcmp(a, "--min-time") && v) {
-			o.min_time = atof(v), i++;
-		} else if (!strcmp(a, "--guest-size") && v) {
+		if (c == BENCH_ARG_HELP)
+			return 0;
+		if (c == BENCH_ARG_DONE)
+			continue;
+		if (!strcmp(a, "--guest-size") && v) {
 			if (vmmem_parse_size(v, &o.guest_size, NULL) != VMMEM_SIZE_OK) {
 				fprintf(stderr, "vmmem-iotlb-bench: --guest-size '%s' is not a size\n", v);
 				return 2;
 			}
 			i++;
-		} else if (!strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			return 0;
 		} else {
-			fprintf(stderr, "vmmem-iotlb-bench: unknown or incomplete argument '%s'\n%s", a,
-				usage);
-			return 2;
+			return bench_bad_arg(a, usage);
 		}
 	}
-	if (o.reps < 1 || o.reps > 63 || o.min_time <= 0 || o.guest_size < 16 * MIB ||
+	if (!bench_opts_valid() || o.guest_size < 16 * MIB ||
 	    o.guest_size % (2 * MIB)) {
 		fprintf(stderr, "vmmem-iotlb-bench: --reps 1..63, --min-time > 0, --guest-size >= 16M "
 				"(a multiple of 2M)\n");
 		return 2;
 	}
-	if (!o.list)
+	if (!bench.list)
 		fprintf(stderr, "# vmmem-iotlb-bench %s; min_time=%gs reps=%u guest_size=%" PRIu64 "\n",
-			vmmem_version(), o.min_time, o.reps, o.guest_size);
+			vmmem_version(), bench.min_time, bench.reps, o.guest_size);
 	/* Warm: the hot addresses inside one 2 MiB entry (a ring and its
 	 * buffers in one mapping), so the section's last hit serves them. */
 	hot_lines("", 2 * MIB, 2 * MIB);
