@@ -16,11 +16,12 @@ skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 why=$(vub_need_tools) || skip_all "$why"
 [ -x "$backend" ] || skip_all "$backend is not built"
 command -v qemu-storage-daemon >/dev/null 2>&1 || skip_all "qemu-storage-daemon is not installed"
-printf 'int main(void){return 0;}\n' | gcc -static -x c -o /dev/null - 2>/dev/null ||
-	skip_all "gcc -static cannot link (no libc.a)"
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmmem-blk-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# Link into the work directory, never to /dev/null: ld replaces its output
+# file, and as root that deletes the device.
+printf 'int main(void){return 0;}\n' | gcc -static -x c -o "$work/static-probe" - 2>/dev/null ||
+	skip_all "gcc -static cannot link (no libc.a)"
 out=$work/out.txt
 
 echo "1..4"
