@@ -34,6 +34,17 @@ vmmem_error_private_clear(VmmemErrorPrivate *priv)
 
 G_DEFINE_EXTENDED_ERROR(VmmemError, vmmem_error)
 
+/* The domain is registered when the library is loaded, before any thread
+ * of the program can raise an error: G_DEFINE_EXTENDED_ERROR's lazy
+ * g_once initialization is correct, but its release half lives in an
+ * uninstrumented GLib, so ThreadSanitizer reported two reader threads'
+ * first errors as a race on the quark. */
+__attribute__((constructor)) static void
+register_domain(void)
+{
+	(void)vmmem_error_quark();
+}
+
 int
 vmmem_error_get_errno(const GError *error)
 {

@@ -13,16 +13,20 @@
 #define G(x) vmmem_guest_addr(x)
 
 /* Lines in /proc/self/maps: a mapping left behind by a failed creation
- * shows up here. */
+ * shows up here. Shared objects are left out: the first region of a case
+ * loads its provider, which stays mapped under VMMEM_NO_DLCLOSE (the
+ * valgrind run), and each case runs in a fresh child. */
 static size_t
 count_mappings(void)
 {
-	char *text = NULL;
+	char *text = NULL, **lines;
 	size_t n = 0;
 
 	g_assert_true(g_file_get_contents("/proc/self/maps", &text, NULL, NULL));
-	for (char *c = text; *c; c++)
-		n += *c == '\n';
+	lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l; l++)
+		n += **l && !g_str_has_suffix(*l, ".so");
+	g_strfreev(lines);
 	g_free(text);
 	return n;
 }
@@ -44,7 +48,11 @@ expect_fail(const vmmem_region_spec_t *specs, size_t n, int code, const char *s1
 	(void)before;
 	g_test_message("mapping count not compared under AddressSanitizer");
 #else
-	g_assert_cmpuint(count_mappings(), ==, before);
+	/* valgrind's allocator does the same (its preload is in LD_PRELOAD). */
+	if (g_getenv("LD_PRELOAD") && strstr(g_getenv("LD_PRELOAD"), "vgpreload"))
+		g_test_message("mapping count not compared under valgrind");
+	else
+		g_assert_cmpuint(count_mappings(), ==, before);
 #endif
 }
 
